@@ -1,0 +1,3 @@
+from outdial.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""Tenants and what they own: accounts, applications, deployments (SPEC §1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from outdial.calls import CalleeType
+
+DEFAULT_MAX_LINES = 10  # calls a deployment holds at once
+DEFAULT_CPS = 5.0  # calls a deployment starts per second
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    email: str
+    webhook_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    id: int
+    account_id: int
+    name: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    id: int
+    application_id: int
+    account_id: int
+    name: str
+    max_lines: int
+    cps: float
+    caller_id: str | None
+    retry_on: frozenset[CalleeType]
+    application_name: str = ""

@@ -1,0 +1,75 @@
+"""create_app(settings): the ASGI application; its lifespan owns the store and the workers."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from outdial import __version__
+from outdial.api import errors
+from outdial.api.body import BodyLimit
+from outdial.api.ratelimit import RateLimiter
+from outdial.api.routes import Services, router
+from outdial.config import Settings
+from outdial.ingest.pipeline import Ingestor, warm_up
+from outdial.queueing import QueueService
+from outdial.store.store import Store
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Queue outbound calls, read their outcomes, cancel them. Compatible with Plum
+Fuse's outbound API: HTTP Basic auth with your account e-mail and developer key.
+"""
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The outdial ASGI app. ``store`` may be given (tests); otherwise it is opened here."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_store = store or Store.open(settings.database_url)
+        executor = None
+        if settings.ingest_workers > 0:
+            # spawn, not fork: the server has threads, and forking them is unsafe.
+            executor = ProcessPoolExecutor(
+                settings.ingest_workers, mp_context=multiprocessing.get_context("spawn")
+            )
+            for _ in range(settings.ingest_workers):
+                executor.submit(warm_up)
+        ingestor = Ingestor(settings.default_region, executor, settings.max_bulk_rows)
+        app.state.services = Services(
+            settings=settings,
+            store=own_store,
+            queue=QueueService(own_store, ingestor, settings.default_region),
+            limiter=RateLimiter(settings.queue_rate, settings.queue_burst),
+        )
+        log.info("outdial ready", extra={"database": own_store.engine.url.render_as_string()})
+        try:
+            yield
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+            if store is None:
+                own_store.close()
+
+    app = FastAPI(
+        title="outdial",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(router)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_request_bytes,
+        large_limit=settings.max_upload_bytes,
+        large_suffixes=("/bulk_queue",),
+    )
+    return app

@@ -1,0 +1,192 @@
+"""The call model: statuses, callee types, events and the state machine (SPEC §2).
+
+Everything that decides which status a call may move to lives here, so the
+store, the API and (later) the dialer all follow one written-out table.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class CallStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for its start time, window and a free line
+    DIALING = "dialing"  # an attempt is in progress
+    CONNECTED = "connected"  # answered; the flow runs
+    COMPLETED = "completed"  # final: the last attempt was answered
+    FAILED = "failed"  # final: attempts were made, none answered
+    UNCALLED = "uncalled"  # final: never dialed
+
+
+class CalleeType(enum.StrEnum):
+    # answered
+    VOICE = "voice"
+    ANSWERINGMACHINE = "answeringmachine"
+    FAX = "fax"
+    # not answered
+    BUSY = "busy"
+    NOANSWER = "noanswer"
+    INFORMATIONTONE = "informationtone"
+    LINEFAILURE = "linefailure"
+    # either
+    UNKNOWN = "unknown"
+    # never dialed
+    NOATTEMPT = "noattempt"
+
+
+class CallEvent(enum.StrEnum):
+    QUEUED = "queued"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    RETRY_SCHEDULED = "retry_scheduled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+PENDING_STATUSES: frozenset[CallStatus] = frozenset(
+    {CallStatus.QUEUED, CallStatus.DIALING, CallStatus.CONNECTED}
+)
+FINAL_STATUSES: frozenset[CallStatus] = frozenset(
+    {CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.UNCALLED}
+)
+
+ANSWERED_CALLEE_TYPES: frozenset[CalleeType] = frozenset(
+    {CalleeType.VOICE, CalleeType.ANSWERINGMACHINE, CalleeType.FAX, CalleeType.UNKNOWN}
+)
+UNANSWERED_CALLEE_TYPES: frozenset[CalleeType] = frozenset(
+    {
+        CalleeType.BUSY,
+        CalleeType.NOANSWER,
+        CalleeType.INFORMATIONTONE,
+        CalleeType.LINEFAILURE,
+        CalleeType.UNKNOWN,
+    }
+)
+DEFAULT_RETRY_ON: frozenset[CalleeType] = frozenset(
+    {CalleeType.BUSY, CalleeType.NOANSWER, CalleeType.LINEFAILURE, CalleeType.UNKNOWN}
+)
+
+# The state machine, written out. A call moves only along these edges:
+#   queued    -> dialing     (a line was free; an attempt starts)
+#   queued    -> uncalled    (window closed or cancelled before any attempt)
+#   queued    -> failed      (window closed or cancelled after failed attempts)
+#   dialing   -> connected   (answered)
+#   dialing   -> queued      (attempt failed; retry scheduled)
+#   dialing   -> failed      (attempt failed; no attempts or window left, or cancelled)
+#   connected -> completed   (hung up)
+TRANSITIONS: Mapping[CallStatus, frozenset[CallStatus]] = {
+    CallStatus.QUEUED: frozenset({CallStatus.DIALING, CallStatus.UNCALLED, CallStatus.FAILED}),
+    CallStatus.DIALING: frozenset({CallStatus.CONNECTED, CallStatus.QUEUED, CallStatus.FAILED}),
+    CallStatus.CONNECTED: frozenset({CallStatus.COMPLETED}),
+    CallStatus.COMPLETED: frozenset(),
+    CallStatus.FAILED: frozenset(),
+    CallStatus.UNCALLED: frozenset(),
+}
+
+
+class IllegalTransition(ValueError):
+    """A status change the state machine does not allow."""
+
+
+def check_transition(old: CallStatus, new: CallStatus) -> None:
+    """Raise IllegalTransition unless ``old -> new`` is an edge of TRANSITIONS."""
+    if new not in TRANSITIONS[old]:
+        raise IllegalTransition(f"a {old.value} call cannot become {new.value}")
+
+
+def sources_of(new: CallStatus) -> frozenset[CallStatus]:
+    """The statuses from which a call may move to ``new`` (used by guarded UPDATEs)."""
+    return frozenset(old for old, targets in TRANSITIONS.items() if new in targets)
+
+
+def cancel_outcome(attempts: int, last_callee_type: CalleeType | None) -> tuple[CallStatus, CalleeType]:
+    """Final status and callee type of a queued call that is cancelled or whose window closed."""
+    if attempts == 0:
+        return CallStatus.UNCALLED, CalleeType.NOATTEMPT
+    return CallStatus.FAILED, last_callee_type or CalleeType.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event: str
+    at: float
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    number: int
+    started_at: float
+    answered_at: float | None
+    ended_at: float | None
+    sip_code: int | None
+    cause: str | None
+    callee_type: CalleeType | None
+    duration: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One queued destination, as stored."""
+
+    call_id: str
+    account_id: int
+    application_id: int
+    deployment_id: int
+    phone_number: str
+    ani: str | None
+    postd: str | None
+    status: CallStatus
+    callee_type: CalleeType | None
+    attempts: int
+    max_attempts: int
+    reattempt_wait: int | None
+    queued_at: float
+    start_at: float
+    end_at: float | None
+    last_attempt_at: float | None
+    duration: float | None
+    message_reference: str | None
+    call_parameters: dict[str, Any]
+    result_url: str | None
+    results: dict[str, Any] | None
+    end_reason: str | None
+    batch_id: str | None = None
+    batch_row: int | None = None
+    events: tuple[Event, ...] = ()
+    attempt_list: tuple[Attempt, ...] = ()
+
+    def details(self, *, with_events: bool = True) -> dict[str, Any]:
+        """``call_details`` exactly as SPEC §4 lists it (timestamps in Unix seconds)."""
+        details: dict[str, Any] = {
+            "call_id": self.call_id,
+            "phone_number": self.phone_number,
+            "status": self.status.value,
+            "callee_type": self.callee_type.value if self.callee_type else None,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "queued_timestamp": _seconds(self.queued_at),
+            "start_timestamp": _seconds(self.start_at),
+            "end_timestamp": _seconds(self.end_at),
+            "reattempt_wait": self.reattempt_wait,
+            "last_attempt_timestamp": _seconds(self.last_attempt_at),
+            "duration": None if self.duration is None else round(self.duration),
+            "message_reference": self.message_reference,
+            "call_parameters": self.call_parameters,
+            "results": self.results or {},
+        }
+        if with_events:
+            details["events"] = [
+                {"event": event.event, "timestamp": _seconds(event.at)} for event in self.events
+            ]
+        return details
+
+
+def _seconds(value: float | None) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,31 @@
+"""Settings, built once at the edge (the CLI) and passed down explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATABASE_PATH = Path("var/outdial.db")
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # bytes; a 100,000-row CSV is about 5 MB
+MAX_REQUEST_BYTES = 1024 * 1024  # bytes, for every request but bulk_queue
+QUEUE_RATE = 5.0  # single-call queue requests per second per account, sustained
+QUEUE_BURST = 20  # single-call queue requests an account may make at once
+MAX_BULK_ROWS = 500_000  # rows per bulk request
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_DATABASE_PATH}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a running outdial needs to know; no module reads the environment itself."""
+
+    database_url: str
+    default_region: str = "US"
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    queue_rate: float = QUEUE_RATE
+    queue_burst: int = QUEUE_BURST
+    max_bulk_rows: int = MAX_BULK_ROWS
+    ingest_workers: int = 2  # processes validating large uploads; 0 validates in-process

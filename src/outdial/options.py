@@ -1,0 +1,243 @@
+"""Outbound parameters (SPEC §3): validation of the fields of a queue request.
+
+Pure functions over a mapping of field names to values, as they come from a
+JSON body (numbers, strings, objects) or a form (strings only). Every error is
+an ``InvalidField`` naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from outdial.errors import InvalidField
+
+MIN_ATTEMPTS = 1
+MAX_ATTEMPTS = 10
+MIN_REATTEMPT_WAIT = 60  # seconds
+MAX_REATTEMPT_WAIT = 86_400  # seconds
+MAX_RETRY_INTERVAL = 172_800  # seconds, the older Plum alias allows two days
+MAX_MESSAGE_REFERENCE = 255  # characters
+MAX_RESULT_URL = 2048  # characters
+MAX_CALL_PARAMETERS_BYTES = 16_384  # serialized JSON
+MAX_PARAMETER_NAME = 128  # characters
+LATEST_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+SCHEDULE_FIELDS = frozenset(
+    {
+        "start_timestamp",
+        "end_timestamp",
+        "max_attempts",
+        "reattempt_wait",
+        "result_url",
+        "max_retries",
+        "retry_interval",
+        "scheduled_timestamp",
+        "expiration_timestamp",
+    }
+)
+CALL_FIELDS = frozenset({"phone_number", "call_parameters", "message_reference"})
+IGNORED_FIELDS = frozenset({"is_pci"})  # accepted from Plum clients, no effect here
+QUEUE_FIELDS = SCHEDULE_FIELDS | CALL_FIELDS | IGNORED_FIELDS
+
+_INTEGER = re.compile(r"[+-]?\d{1,12}")
+_NUMBER = re.compile(r"[+-]?(\d{1,12}(\.\d*)?|\.\d+)")
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When and how often a call may be attempted, and where its result goes."""
+
+    max_attempts: int = 1
+    reattempt_wait: int | None = None
+    start_at: float = 0.0
+    end_at: float | None = None
+    result_url: str | None = None
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return repr(text if len(text) <= 64 else text[:61] + "...")
+
+
+def _present(fields: Mapping[str, Any], name: str) -> bool:
+    value = fields.get(name)
+    return value is not None and not (isinstance(value, str) and value.strip() == "")
+
+
+def parse_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise InvalidField(name, f"{_shown(value)} is not an integer")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise InvalidField(name, f"{_shown(value)} is not an integer")
+    if not low <= number <= high:
+        raise InvalidField(name, f"{number} is out of range ({low} to {high})")
+    return number
+
+
+def parse_timestamp(name: str, value: Any) -> float:
+    """Unix seconds (number or numeric string) or an ISO 8601 time with its offset."""
+    if isinstance(value, bool):
+        raise InvalidField(name, f"{_shown(value)} is not a timestamp")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        seconds = float(value.strip())
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            raise InvalidField(
+                name, f"{_shown(value)} is neither Unix seconds nor an ISO 8601 time"
+            ) from None
+        if parsed.tzinfo is None:
+            raise InvalidField(
+                name,
+                f"{_shown(value)} has no time zone: add an offset such as Z or -05:00",
+            )
+        seconds = parsed.astimezone(UTC).timestamp()
+    else:
+        raise InvalidField(name, f"{_shown(value)} is not a timestamp")
+    if not math.isfinite(seconds) or not 0 <= seconds <= LATEST_TIMESTAMP:
+        raise InvalidField(name, f"{_shown(value)} is out of range")
+    return seconds
+
+
+def parse_result_url(value: Any, name: str = "result_url") -> str:
+    if not isinstance(value, str):
+        raise InvalidField(name, f"{_shown(value)} is not a URL")
+    url = value.strip()
+    if len(url) > MAX_RESULT_URL:
+        raise InvalidField(name, f"is longer than {MAX_RESULT_URL} characters")
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise InvalidField(name, f"{_shown(value)} contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InvalidField(name, f"{_shown(value)} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidField(name, f"{_shown(value)} must be an http:// or https:// URL with a host")
+    return url
+
+
+def parse_schedule(fields: Mapping[str, Any], now: float) -> Schedule:
+    """The shared options of a queue request, with the older Plum aliases."""
+    max_attempts = 1
+    if _present(fields, "max_attempts"):
+        max_attempts = parse_int("max_attempts", fields["max_attempts"], MIN_ATTEMPTS, MAX_ATTEMPTS)
+    if _present(fields, "max_retries"):
+        from_retries = parse_int("max_retries", fields["max_retries"], 0, MAX_ATTEMPTS - 1) + 1
+        if _present(fields, "max_attempts") and from_retries != max_attempts:
+            raise InvalidField(
+                "max_retries", "disagrees with max_attempts (attempts = retries + 1); send one"
+            )
+        max_attempts = from_retries
+
+    reattempt_wait: int | None = None
+    if _present(fields, "reattempt_wait"):
+        reattempt_wait = parse_int(
+            "reattempt_wait", fields["reattempt_wait"], MIN_REATTEMPT_WAIT, MAX_REATTEMPT_WAIT
+        )
+    if _present(fields, "retry_interval"):
+        interval = parse_int(
+            "retry_interval", fields["retry_interval"], MIN_REATTEMPT_WAIT, MAX_RETRY_INTERVAL
+        )
+        if reattempt_wait is not None and interval != reattempt_wait:
+            raise InvalidField("retry_interval", "disagrees with reattempt_wait; send one")
+        reattempt_wait = interval
+    if max_attempts > 1 and reattempt_wait is None:
+        raise InvalidField(
+            "reattempt_wait", f"is required when max_attempts is more than 1 ({max_attempts})"
+        )
+
+    start_at = now
+    for name in ("start_timestamp", "scheduled_timestamp"):
+        if _present(fields, name):
+            seconds = parse_timestamp(name, fields[name])
+            start_at = max(seconds, now) if seconds else now  # 0 means now
+    end_at: float | None = None
+    for name in ("end_timestamp", "expiration_timestamp"):
+        if _present(fields, name):
+            seconds = parse_timestamp(name, fields[name])
+            if seconds == 0:  # 0 means never
+                continue
+            if seconds <= now:
+                raise InvalidField(name, f"{_shown(fields[name])} is in the past")
+            if seconds <= start_at:
+                raise InvalidField(name, "must be after the start timestamp")
+            end_at = seconds
+
+    result_url = parse_result_url(fields["result_url"]) if _present(fields, "result_url") else None
+    return Schedule(max_attempts, reattempt_wait, start_at, end_at, result_url)
+
+
+def parse_message_reference(value: Any, name: str = "message_reference") -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidField(name, f"{_shown(value)} is not a string")
+    text = value.strip()
+    if len(text) > MAX_MESSAGE_REFERENCE:
+        raise InvalidField(name, f"is longer than {MAX_MESSAGE_REFERENCE} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidField(name, "contains control characters")
+    return text or None
+
+
+def check_parameter_name(key: str, name: str = "call_parameters") -> None:
+    if not _PARAMETER_NAME.fullmatch(key) or len(key) > MAX_PARAMETER_NAME:
+        raise InvalidField(
+            name,
+            f"{_shown(key)} is not a valid variable name (letters, digits, '_', '.', '-'; "
+            f"starting with a letter or '_'; at most {MAX_PARAMETER_NAME} characters)",
+        )
+
+
+def parse_call_parameters(value: Any, name: str = "call_parameters") -> dict[str, Any]:
+    """A JSON object (or its text, from a form) of scalar values; keys become flow variables."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidField(name, f"{_shown(value)} is not a JSON object") from None
+    if not isinstance(value, dict):
+        raise InvalidField(name, f"{_shown(value)} is not a JSON object")
+    for key, item in value.items():
+        check_parameter_name(key, name)
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidField(name, f"value of {key!r} is not a finite number")
+        if not (item is None or isinstance(item, str | int | float | bool)):
+            raise InvalidField(
+                name, f"value of {key!r} must be a string, number, boolean or null"
+            )
+    if len(json.dumps(value)) > MAX_CALL_PARAMETERS_BYTES:
+        raise InvalidField(name, f"is larger than {MAX_CALL_PARAMETERS_BYTES} bytes as JSON")
+    return dict(value)
+
+
+def check_known_fields(fields: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise InvalidField(
+            unknown[0],
+            f"unknown field (allowed: {', '.join(sorted(allowed - IGNORED_FIELDS))})",
+        )

@@ -1,0 +1,114 @@
+"""Queuing calls: the one path from request fields to stored calls, for API and UI alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, BinaryIO
+
+from outdial.accounts import Deployment
+from outdial.errors import BadRequest, InvalidField
+from outdial.ingest.pipeline import Ingestor, IngestResult
+from outdial.numbers import parse_destination
+from outdial.options import (
+    QUEUE_FIELDS,
+    SCHEDULE_FIELDS,
+    IGNORED_FIELDS,
+    Schedule,
+    check_known_fields,
+    parse_call_parameters,
+    parse_message_reference,
+    parse_schedule,
+)
+from outdial.store.store import BatchReport, NewCall, Store, new_call_id
+
+BULK_FORM_FIELDS = SCHEDULE_FIELDS | IGNORED_FIELDS | {"csv", "calls"}
+
+
+class QueueService:
+    def __init__(self, store: Store, ingestor: Ingestor, region: str) -> None:
+        self.store = store
+        self.ingestor = ingestor
+        self.region = region
+
+    def queue_one(self, deployment: Deployment, fields: Mapping[str, Any]) -> str:
+        """Validate one call's fields (SPEC §3) and queue it; returns its call_id."""
+        check_known_fields(fields, QUEUE_FIELDS)
+        phone_number = fields.get("phone_number")
+        if phone_number is None or (isinstance(phone_number, str) and not phone_number.strip()):
+            raise InvalidField("phone_number", "is required")
+        if not isinstance(phone_number, str):
+            raise InvalidField("phone_number", f"{json.dumps(phone_number)} is not a string")
+        destination = parse_destination(phone_number, region=self.region)
+        parameters = parse_call_parameters(fields.get("call_parameters"))
+        message_reference = parse_message_reference(fields.get("message_reference"))
+        schedule = parse_schedule(fields, self.store.clock())
+        call = NewCall(
+            new_call_id(),
+            destination.e164,
+            destination.ani,
+            destination.postd,
+            message_reference,
+            json.dumps(parameters, separators=(",", ":")),
+            None,
+        )
+        self.store.queue_calls(deployment, schedule, [call])
+        return call.call_id
+
+    def queue_csv(
+        self,
+        deployment: Deployment,
+        options: Mapping[str, Any],
+        csv_file: BinaryIO,
+        filename: str | None,
+    ) -> BatchReport:
+        """Queue the good rows of a CSV upload and record the bad ones, in one transaction."""
+        schedule = self._schedule(options)
+        result = self.ingestor.from_csv(csv_file)
+        return self._record(deployment, schedule, result, "csv", filename)
+
+    def queue_items(self, deployment: Deployment, body: Any) -> BatchReport:
+        """A JSON list of calls, or ``{"calls": [...], <shared options>}``."""
+        if isinstance(body, list):
+            items, options = body, {}
+        elif isinstance(body, Mapping):
+            if "calls" not in body:
+                raise InvalidField("calls", "is required: a list of call objects")
+            options = {k: v for k, v in body.items() if k != "calls"}
+            items = body["calls"]
+            if not isinstance(items, list):
+                raise InvalidField("calls", "must be a list of call objects")
+        else:
+            raise BadRequest("body: must be a JSON list of calls or an object with 'calls'")
+        schedule = self._schedule(options)
+        result = self.ingestor.from_items(items)
+        return self._record(deployment, schedule, result, "json", None)
+
+    def _schedule(self, options: Mapping[str, Any]) -> Schedule:
+        check_known_fields(options, BULK_FORM_FIELDS)
+        return parse_schedule(options, self.store.clock())
+
+    def _record(
+        self,
+        deployment: Deployment,
+        schedule: Schedule,
+        result: IngestResult,
+        source: str,
+        filename: str | None,
+    ) -> BatchReport:
+        report = self.store.queue_calls(
+            deployment,
+            schedule,
+            result.calls,
+            source=source,
+            filename=filename,
+            rejects=result.rejects,
+            total_rows=result.total_rows,
+        )
+        assert report is not None
+        return replace(
+            report,
+            call_ids=tuple(c.call_id for c in result.calls),
+            rejects=tuple(result.rejects),
+        )

@@ -1,0 +1,156 @@
+"""Table definitions (SQLAlchemy Core). Migrations in ``store/migrations`` create them.
+
+Times are stored as Unix seconds (floating point, UTC): they compare the same
+way on SQLite and PostgreSQL, cost nothing to index, and the API speaks Unix
+seconds anyway. Python code turns them into aware datetimes where it needs to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+# BIGINT primary keys on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("password_hash", Text, nullable=True),
+    Column("webhook_secret", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("deleted_at", Float, nullable=True),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("application_id", Integer, ForeignKey("applications.id"), nullable=False, index=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("max_lines", Integer, nullable=False),
+    Column("cps", Float, nullable=False),
+    Column("caller_id", String(16), nullable=True),
+    Column("retry_on", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("deleted_at", Float, nullable=True),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("batch_id", String(36), nullable=False, unique=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("deployment_id", Integer, ForeignKey("deployments.id"), nullable=False, index=True),
+    Column("source", String(8), nullable=False),  # "csv" or "json"
+    Column("filename", String(255), nullable=True),
+    Column("total_rows", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+batch_rejects = Table(
+    "batch_rejects",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("batch_pk", BigId, ForeignKey("batches.id"), nullable=False, index=True),
+    Column("row", Integer, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("call_id", String(36), nullable=False, unique=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("deployment_id", Integer, ForeignKey("deployments.id"), nullable=False),
+    Column("batch_pk", BigId, ForeignKey("batches.id"), nullable=True),
+    Column("batch_row", Integer, nullable=True),
+    Column("phone_number", String(16), nullable=False),
+    Column("ani", String(16), nullable=True),
+    Column("postd", String(32), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("callee_type", String(16), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("reattempt_wait", Integer, nullable=True),
+    Column("queued_at", Float, nullable=False),
+    Column("start_at", Float, nullable=False),
+    Column("end_at", Float, nullable=True),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_attempt_at", Float, nullable=True),
+    Column("duration", Float, nullable=True),
+    Column("message_reference", String(255), nullable=True),
+    Column("call_parameters", Text, nullable=False),  # JSON object
+    Column("result_url", String(2048), nullable=True),
+    Column("results", Text, nullable=True),  # JSON object recorded by the flow
+    Column("end_reason", String(200), nullable=True),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    # Listing a deployment's calls by status, oldest first; the dialer's claim query too.
+    Index("ix_calls_deployment_status", "deployment_id", "status", "id"),
+)
+
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("call_pk", BigId, ForeignKey("calls.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("detail", Text, nullable=True),
+    Index("ix_call_events_call", "call_pk", "id"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("call_pk", BigId, ForeignKey("calls.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("answered_at", Float, nullable=True),
+    Column("ended_at", Float, nullable=True),
+    Column("sip_code", Integer, nullable=True),
+    Column("cause", String(200), nullable=True),
+    Column("callee_type", String(16), nullable=True),
+    Column("duration", Float, nullable=True),
+    Index("ix_attempts_call_number", "call_pk", "number", unique=True),
+)
