@@ -105,7 +105,9 @@ def sources_of(new: CallStatus) -> frozenset[CallStatus]:
     return frozenset(old for old, targets in TRANSITIONS.items() if new in targets)
 
 
-def cancel_outcome(attempts: int, last_callee_type: CalleeType | None) -> tuple[CallStatus, CalleeType]:
+def cancel_outcome(
+    attempts: int, last_callee_type: CalleeType | None
+) -> tuple[CallStatus, CalleeType]:
     """Final status and callee type of a queued call that is cancelled or whose window closed."""
     if attempts == 0:
         return CallStatus.UNCALLED, CalleeType.NOATTEMPT

@@ -61,7 +61,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     engine = db.make_engine(args.database_url)
     try:
         db.migrate(engine)
-        _emit({"database_url": engine.url.render_as_string(), "revision": db.current_revision(engine)})
+        _emit(
+            {"database_url": engine.url.render_as_string(), "revision": db.current_revision(engine)}
+        )
     finally:
         engine.dispose()
     return 0
@@ -291,9 +293,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"outdial {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def command(
-        sub: Any, name: str, handler: Handler, help_text: str
-    ) -> argparse.ArgumentParser:
+    def command(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         return p
@@ -303,7 +303,10 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p = command(commands, "serve", cmd_serve, "serve the API")
     _add_server(p)
     p = command(
-        commands, "demo", cmd_demo, "create the demo account, application and deployment, then serve"
+        commands,
+        "demo",
+        cmd_demo,
+        "create the demo account, application and deployment, then serve",
     )
     _add_server(p)
 

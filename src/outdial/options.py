@@ -226,9 +226,7 @@ def parse_call_parameters(value: Any, name: str = "call_parameters") -> dict[str
         if isinstance(item, float) and not math.isfinite(item):
             raise InvalidField(name, f"value of {key!r} is not a finite number")
         if not (item is None or isinstance(item, str | int | float | bool)):
-            raise InvalidField(
-                name, f"value of {key!r} must be a string, number, boolean or null"
-            )
+            raise InvalidField(name, f"value of {key!r} must be a string, number, boolean or null")
     if len(json.dumps(value)) > MAX_CALL_PARAMETERS_BYTES:
         raise InvalidField(name, f"is larger than {MAX_CALL_PARAMETERS_BYTES} bytes as JSON")
     return dict(value)

@@ -12,9 +12,9 @@ from outdial.errors import BadRequest, InvalidField
 from outdial.ingest.pipeline import Ingestor, IngestResult
 from outdial.numbers import parse_destination
 from outdial.options import (
+    IGNORED_FIELDS,
     QUEUE_FIELDS,
     SCHEDULE_FIELDS,
-    IGNORED_FIELDS,
     Schedule,
     check_known_fields,
     parse_call_parameters,

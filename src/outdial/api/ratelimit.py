@@ -11,7 +11,9 @@ from collections.abc import Callable
 class RateLimiter:
     """``rate`` requests per second sustained, ``burst`` at once, per key (in this process)."""
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock

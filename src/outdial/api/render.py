@@ -58,7 +58,8 @@ def _tag(name: str) -> str:
 def to_xml(content: Mapping[str, Any], root: str = "result") -> bytes:
     element = ET.Element(root)
     _fill(element, content)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8")
+    body: bytes = ET.tostring(element, encoding="utf-8", xml_declaration=True)
+    return body
 
 
 def render(

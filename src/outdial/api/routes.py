@@ -25,7 +25,13 @@ from outdial.api.ratelimit import RateLimiter
 from outdial.api.render import render
 from outdial.calls import CalleeType, CallStatus
 from outdial.config import Settings
-from outdial.errors import BadRequest, InvalidField, TooManyRequests, Unauthorized, UnsupportedMediaType
+from outdial.errors import (
+    BadRequest,
+    InvalidField,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from outdial.queueing import QueueService
 from outdial.store.store import BatchReport, CallQuery, Store
 
@@ -58,7 +64,9 @@ async def current_account(
     if credentials is None:
         raise Unauthorized()
     store = services(request).store
-    account = await to_thread.run_sync(store.authenticate, credentials.username, credentials.password)
+    account = await to_thread.run_sync(
+        store.authenticate, credentials.username, credentials.password
+    )
     if account is None:
         raise Unauthorized("bad credentials: the e-mail or developer key is wrong")
     return account
@@ -81,9 +89,7 @@ async def _deployment(
     summary="Queue one call",
     response_model=schemas.QueueResponse,
     responses=schemas.ERROR_RESPONSES,
-    openapi_extra=schemas.body_schema(
-        schemas.QueueRequest, ("application/json", *FORM_TYPES)
-    ),
+    openapi_extra=schemas.body_schema(schemas.QueueRequest, ("application/json", *FORM_TYPES)),
 )
 async def queue_call(
     request: Request, application_id: int, deployment_id: int, account: AccountDep
@@ -99,9 +105,7 @@ async def queue_call(
     deployment = await _deployment(request, account, application_id, deployment_id)
     fields = await read_fields(request)
     call_id = await to_thread.run_sync(svc.queue.queue_one, deployment, fields)
-    return render(
-        request, {"call_id": call_id}, headers={"Link": f"</api/outbound/{call_id}>"}
-    )
+    return render(request, {"call_id": call_id}, headers={"Link": f"</api/outbound/{call_id}>"})
 
 
 @router.post(
@@ -219,7 +223,9 @@ async def cancel_call(request: Request, call_id: str, account: AccountDep) -> Re
     return Response(status_code=202)
 
 
-def _enum_list(name: str, value: str | None, kind: type[CallStatus] | type[CalleeType]) -> tuple[Any, ...]:
+def _enum_list(
+    name: str, value: str | None, kind: type[CallStatus] | type[CalleeType]
+) -> tuple[Any, ...]:
     if not value:
         return ()
     items = []
@@ -246,7 +252,9 @@ async def list_calls(
     group: Annotated[
         str | None, Query(pattern="^(pending|completed)$", description="pending or completed")
     ] = None,
-    status: Annotated[str | None, Query(max_length=200, description="comma-separated statuses")] = None,
+    status: Annotated[
+        str | None, Query(max_length=200, description="comma-separated statuses")
+    ] = None,
     callee_type: Annotated[
         str | None, Query(max_length=200, description="comma-separated callee types")
     ] = None,
@@ -257,7 +265,9 @@ async def list_calls(
     since: Annotated[
         str | None, Query(description="queued at or after (Unix seconds or ISO 8601)")
     ] = None,
-    until: Annotated[str | None, Query(description="queued before (Unix seconds or ISO 8601)")] = None,
+    until: Annotated[
+        str | None, Query(description="queued before (Unix seconds or ISO 8601)")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",

@@ -15,28 +15,56 @@ TIMESTAMP_DOC = "Unix seconds, or ISO 8601 with an offset (e.g. 2026-12-01T09:00
 
 
 class ScheduleFields(BaseModel):
-    start_timestamp: int | str | None = Field(None, description=f"When attempts may start. {TIMESTAMP_DOC}. Absent: now.")
-    end_timestamp: int | str | None = Field(None, description=f"When attempts must stop. {TIMESTAMP_DOC}. Absent: never.")
-    max_attempts: int | None = Field(None, ge=1, le=10, description="Total attempts, 1-10 (default 1).")
-    reattempt_wait: int | None = Field(None, ge=60, le=86400, description="Seconds between attempts; required when max_attempts > 1.")
-    result_url: str | None = Field(None, max_length=2048, description="http(s) URL that receives call_details by POST once the call is final.")
-    max_retries: int | None = Field(None, ge=0, le=9, description="Older alias: attempts = max_retries + 1.")
-    retry_interval: int | None = Field(None, ge=60, le=172800, description="Older alias of reattempt_wait.")
-    scheduled_timestamp: int | str | None = Field(None, description="Older alias of start_timestamp; 0 = now.")
-    expiration_timestamp: int | str | None = Field(None, description="Older alias of end_timestamp; 0 = never.")
+    start_timestamp: int | str | None = Field(
+        None, description=f"When attempts may start. {TIMESTAMP_DOC}. Absent: now."
+    )
+    end_timestamp: int | str | None = Field(
+        None, description=f"When attempts must stop. {TIMESTAMP_DOC}. Absent: never."
+    )
+    max_attempts: int | None = Field(
+        None, ge=1, le=10, description="Total attempts, 1-10 (default 1)."
+    )
+    reattempt_wait: int | None = Field(
+        None,
+        ge=60,
+        le=86400,
+        description="Seconds between attempts; required when max_attempts > 1.",
+    )
+    result_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="http(s) URL that receives call_details by POST once the call is final.",
+    )
+    max_retries: int | None = Field(
+        None, ge=0, le=9, description="Older alias: attempts = max_retries + 1."
+    )
+    retry_interval: int | None = Field(
+        None, ge=60, le=172800, description="Older alias of reattempt_wait."
+    )
+    scheduled_timestamp: int | str | None = Field(
+        None, description="Older alias of start_timestamp; 0 = now."
+    )
+    expiration_timestamp: int | str | None = Field(
+        None, description="Older alias of end_timestamp; 0 = never."
+    )
 
 
 class CallFields(BaseModel):
     phone_number: str = Field(
         ...,
         max_length=256,
-        description="6175551234, 16175551234, +16175551234 or tel:+16175551234, with optional ;ani=CALLERID and ;postd=DTMF in any order.",
+        description=(
+            "6175551234, 16175551234, +16175551234 or tel:+16175551234, "
+            "with optional ;ani=CALLERID and ;postd=DTMF in any order."
+        ),
         examples=["tel:+16175551234;ani=8009957586;postd=2"],
     )
     call_parameters: dict[str, str | int | float | bool | None] | str | None = Field(
         None, description="JSON object (or its text in a form); each key becomes a flow variable."
     )
-    message_reference: str | None = Field(None, max_length=255, description="Your own correlation key, echoed back.")
+    message_reference: str | None = Field(
+        None, max_length=255, description="Your own correlation key, echoed back."
+    )
 
 
 class QueueRequest(CallFields, ScheduleFields):
@@ -48,7 +76,13 @@ class BulkJsonRequest(ScheduleFields):
 
 
 class BulkCsvRequest(ScheduleFields):
-    csv: bytes = Field(..., description="CSV file: a header row starting with 'destination'; other columns become call_parameters.")
+    csv: bytes = Field(
+        ...,
+        description=(
+            "CSV file: a header row starting with 'destination'; "
+            "other columns become call_parameters."
+        ),
+    )
 
 
 class QueueResponse(BaseModel):

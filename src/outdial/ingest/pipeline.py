@@ -98,7 +98,7 @@ class Ingestor:
         return self._validate(raw_rows(), rejects, what="csv")
 
     def from_items(self, items: list[Any]) -> IngestResult:
-        """A JSON list of call objects (``phone_number``, ``message_reference``, ``call_parameters``)."""
+        """A JSON list of call objects (phone_number, message_reference, call_parameters)."""
         rejects: list[Reject] = []
 
         def raw_rows() -> Iterator[RawRow]:

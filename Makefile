@@ -1,0 +1,44 @@
+# outdial: `make run` starts the demo, `make test` runs every test. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DATABASE_URL ?= sqlite:///var/outdial.db
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test lint format bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: set up, migrate var/outdial.db and serve the demo account on http://$(HOST):$(PORT)
+run: $(STAMP)
+	$(BIN)/outdial migrate --database-url $(DATABASE_URL) > /dev/null
+	$(BIN)/outdial demo --database-url $(DATABASE_URL) --host $(HOST) --port $(PORT)
+
+## test: set up (Debian packages too, when root) and run the whole suite, lint included
+test: $(STAMP) system-deps lint
+	$(BIN)/pytest
+
+system-deps:
+	./scripts/system-deps
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+## bench: the benchmarks behind docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py --rows 100000
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

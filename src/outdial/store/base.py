@@ -1,0 +1,41 @@
+"""The connection handling every part of the Store shares."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, select
+
+from outdial.store import db
+
+Clock = Callable[[], float]
+
+
+class StoreBase:
+    def __init__(self, engine: Engine, clock: Clock = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction that will write (SQLite: BEGIN IMMEDIATE, so writers queue up)."""
+        with (
+            self.engine.connect().execution_options(**{db.WRITE_OPTION: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self._read() as conn:
+            conn.execute(select(1)).scalar_one()

@@ -1,0 +1,436 @@
+"""Calls: queuing, reading, listing, cancelling."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+
+from outdial.accounts import Account, Deployment
+from outdial.calls import (
+    FINAL_STATUSES,
+    PENDING_STATUSES,
+    Attempt,
+    Call,
+    CalleeType,
+    CallEvent,
+    CallStatus,
+    Event,
+    cancel_outcome,
+)
+from outdial.errors import Conflict, Forbidden, NotFound
+from outdial.options import Schedule
+from outdial.store.base import StoreBase
+from outdial.store.tables import (
+    attempts,
+    batch_rejects,
+    batches,
+    call_events,
+    calls,
+    deployments,
+)
+
+INSERT_CHUNK = 10_000  # rows per executemany; bounds the memory of one statement
+
+
+class NewCall(NamedTuple):
+    """A validated call ready to insert (a tuple: bulk uploads make 100,000 of them)."""
+
+    call_id: str
+    phone_number: str
+    ani: str | None
+    postd: str | None
+    message_reference: str | None
+    call_parameters_json: str
+    batch_row: int | None
+
+
+class Reject(NamedTuple):
+    row: int
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    batch_id: str
+    source: str
+    filename: str | None
+    total_rows: int
+    accepted: int
+    rejected: int
+    created_at: float
+    call_ids: tuple[str, ...] = ()
+    rejects: tuple[Reject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CallQuery:
+    """Filters and paging for listing a deployment's calls."""
+
+    group: str | None = None  # "pending" or "completed"
+    statuses: tuple[CallStatus, ...] = ()
+    callee_types: tuple[CalleeType, ...] = ()
+    phone_number: str | None = None  # digits to search for
+    message_reference: str | None = None
+    since: float | None = None  # on queued_timestamp
+    until: float | None = None
+    page: int = 1
+    per_page: int = 100
+    newest_first: bool = False
+
+
+def new_call_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CallStore(StoreBase):
+    # -- queuing ----------------------------------------------------------------------------
+
+    def queue_calls(
+        self,
+        deployment: Deployment,
+        schedule: Schedule,
+        new_calls: Sequence[NewCall],
+        *,
+        source: str | None = None,
+        filename: str | None = None,
+        rejects: Sequence[Reject] = (),
+        total_rows: int | None = None,
+    ) -> BatchReport | None:
+        """Insert calls (and, for a bulk request, its batch and rejected rows) in one transaction.
+
+        Either every row's outcome is recorded or none is. Returns the batch report when
+        ``source`` is given (a bulk request), else None.
+        """
+        now = self.clock()
+        shared = {
+            "account_id": deployment.account_id,
+            "deployment_id": deployment.id,
+            "status": CallStatus.QUEUED.value,
+            "attempts": 0,
+            "max_attempts": schedule.max_attempts,
+            "reattempt_wait": schedule.reattempt_wait,
+            "queued_at": now,
+            "start_at": schedule.start_at,
+            "end_at": schedule.end_at,
+            "next_attempt_at": schedule.start_at,
+            "result_url": schedule.result_url,
+            "cancel_requested": False,
+            "updated_at": now,
+        }
+        report: BatchReport | None = None
+        with self._write() as conn:
+            batch_pk: int | None = None
+            if source is not None:
+                report = BatchReport(
+                    batch_id=str(uuid.uuid4()),
+                    source=source,
+                    filename=filename,
+                    total_rows=total_rows
+                    if total_rows is not None
+                    else len(new_calls) + len(rejects),
+                    accepted=len(new_calls),
+                    rejected=len(rejects),
+                    created_at=now,
+                )
+                batch_pk = conn.execute(
+                    insert(batches)
+                    .values(
+                        batch_id=report.batch_id,
+                        account_id=deployment.account_id,
+                        deployment_id=deployment.id,
+                        source=source,
+                        filename=filename,
+                        total_rows=report.total_rows,
+                        accepted=report.accepted,
+                        rejected=report.rejected,
+                        created_at=now,
+                    )
+                    .returning(batches.c.id)
+                ).scalar_one()
+                for start in range(0, len(rejects), INSERT_CHUNK):
+                    conn.execute(
+                        insert(batch_rejects),
+                        [
+                            {
+                                "batch_pk": batch_pk,
+                                "row": r.row,
+                                "value": r.value,
+                                "reason": r.reason,
+                            }
+                            for r in rejects[start : start + INSERT_CHUNK]
+                        ],
+                    )
+            shared["batch_pk"] = batch_pk
+            for start in range(0, len(new_calls), INSERT_CHUNK):
+                conn.execute(
+                    insert(calls),
+                    [
+                        {
+                            **shared,
+                            "call_id": c.call_id,
+                            "phone_number": c.phone_number,
+                            "ani": c.ani,
+                            "postd": c.postd,
+                            "message_reference": c.message_reference,
+                            "call_parameters": c.call_parameters_json,
+                            "batch_row": c.batch_row,
+                        }
+                        for c in new_calls[start : start + INSERT_CHUNK]
+                    ],
+                )
+        return report
+
+    def batch_report(self, account: Account, batch_id: str) -> BatchReport:
+        with self._read() as conn:
+            row = conn.execute(select(batches).where(batches.c.batch_id == batch_id)).first()
+            if row is None:
+                raise NotFound(f"batch {batch_id!r} not found")
+            if row.account_id != account.id:
+                raise Forbidden(f"batch {batch_id!r} belongs to another account")
+            call_ids = conn.execute(
+                select(calls.c.call_id).where(calls.c.batch_pk == row.id).order_by(calls.c.id)
+            ).scalars()
+            rejected = conn.execute(
+                select(batch_rejects.c.row, batch_rejects.c.value, batch_rejects.c.reason)
+                .where(batch_rejects.c.batch_pk == row.id)
+                .order_by(batch_rejects.c.id)
+            ).all()
+            return BatchReport(
+                batch_id=row.batch_id,
+                source=row.source,
+                filename=row.filename,
+                total_rows=row.total_rows,
+                accepted=row.accepted,
+                rejected=row.rejected,
+                created_at=row.created_at,
+                call_ids=tuple(call_ids),
+                rejects=tuple(Reject(r.row, r.value, r.reason) for r in rejected),
+            )
+
+    # -- reading calls ----------------------------------------------------------------------
+
+    def get_call(self, account: Account, call_id: str) -> Call:
+        with self._read() as conn:
+            row = conn.execute(_call_select().where(calls.c.call_id == call_id)).first()
+            if row is None:
+                raise NotFound(f"call {call_id!r} not found")
+            if row.account_id != account.id:
+                raise Forbidden(f"call {call_id!r} belongs to another account")
+            return self._call_with_history(conn, row)
+
+    def _call_with_history(self, conn: Connection, row: Row[Any]) -> Call:
+        event_rows = conn.execute(
+            select(call_events.c.event, call_events.c.at, call_events.c.detail)
+            .where(call_events.c.call_pk == row.id)
+            .order_by(call_events.c.id)
+        ).all()
+        attempt_rows = conn.execute(
+            select(attempts).where(attempts.c.call_pk == row.id).order_by(attempts.c.number)
+        ).all()
+        # The queued event is the call's creation: its time is queued_at, not a second row.
+        events = (
+            Event(CallEvent.QUEUED.value, row.queued_at),
+            *(Event(e.event, e.at, e.detail) for e in event_rows),
+        )
+        return _call(row, events, tuple(_attempt(a) for a in attempt_rows))
+
+    def list_calls(self, deployment: Deployment, query: CallQuery) -> tuple[list[Call], int]:
+        conditions = [calls.c.deployment_id == deployment.id]
+        if query.group == "pending":
+            conditions.append(calls.c.status.in_([s.value for s in PENDING_STATUSES]))
+        elif query.group == "completed":
+            conditions.append(calls.c.status.in_([s.value for s in FINAL_STATUSES]))
+        if query.statuses:
+            conditions.append(calls.c.status.in_([s.value for s in query.statuses]))
+        if query.callee_types:
+            conditions.append(calls.c.callee_type.in_([t.value for t in query.callee_types]))
+        if query.phone_number:
+            conditions.append(calls.c.phone_number.contains(query.phone_number, autoescape=True))
+        if query.message_reference:
+            conditions.append(calls.c.message_reference == query.message_reference)
+        if query.since is not None:
+            conditions.append(calls.c.queued_at >= query.since)
+        if query.until is not None:
+            conditions.append(calls.c.queued_at < query.until)
+        where = and_(*conditions)
+        order = calls.c.id.desc() if query.newest_first else calls.c.id.asc()
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(calls).where(where)).scalar_one()
+            rows = conn.execute(
+                _call_select()
+                .where(where)
+                .order_by(order)
+                .limit(query.per_page)
+                .offset((query.page - 1) * query.per_page)
+            ).all()
+        return [_call(row) for row in rows], total
+
+    # -- cancelling -------------------------------------------------------------------------
+
+    def cancel_call(self, account: Account, call_id: str, reason: str = "canceled") -> Call:
+        """Cancel one call: a queued call becomes final, one being dialed is marked for hang-up."""
+        now = self.clock()
+        with self._write() as conn:
+            row = conn.execute(
+                select(
+                    calls.c.id, calls.c.account_id, calls.c.status, calls.c.cancel_requested
+                ).where(calls.c.call_id == call_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"call {call_id!r} not found")
+            if row.account_id != account.id:
+                raise Forbidden(f"call {call_id!r} belongs to another account")
+            status = CallStatus(row.status)
+            if status in FINAL_STATUSES:
+                raise Conflict(f"call {call_id!r} is already {status.value}")
+            if status is CallStatus.QUEUED:
+                self._finish_queued(conn, [row.id], now, reason)
+            elif not row.cancel_requested:
+                self._request_hangup(conn, [row.id], now, reason)
+            full = conn.execute(_call_select().where(calls.c.id == row.id)).one()
+            return self._call_with_history(conn, full)
+
+    def cancel_deployment(self, deployment: Deployment, reason: str = "canceled") -> int:
+        """Cancel every pending call of a deployment; returns how many were affected."""
+        now = self.clock()
+        with self._write() as conn:
+            queued_ids = (
+                conn.execute(
+                    select(calls.c.id).where(
+                        calls.c.deployment_id == deployment.id,
+                        calls.c.status == CallStatus.QUEUED.value,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            dialing_ids = (
+                conn.execute(
+                    select(calls.c.id).where(
+                        calls.c.deployment_id == deployment.id,
+                        calls.c.status == CallStatus.DIALING.value,
+                        calls.c.cancel_requested.is_(False),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for start in range(0, len(queued_ids), INSERT_CHUNK):
+                self._finish_queued(conn, queued_ids[start : start + INSERT_CHUNK], now, reason)
+            self._request_hangup(conn, list(dialing_ids), now, reason)
+        return len(queued_ids) + len(dialing_ids)
+
+    def _finish_queued(self, conn: Connection, ids: Sequence[int], now: float, reason: str) -> None:
+        """Queued calls become uncalled (never attempted) or failed (attempted before)."""
+        if not ids:
+            return
+        guard = and_(calls.c.id.in_(ids), calls.c.status == CallStatus.QUEUED.value)
+        status, callee = cancel_outcome(0, None)
+        conn.execute(
+            update(calls)
+            .where(guard, calls.c.attempts == 0)
+            .values(
+                status=status.value, callee_type=callee.value, end_reason=reason, updated_at=now
+            )
+        )
+        failed, _ = cancel_outcome(1, None)
+        conn.execute(
+            update(calls)
+            .where(guard, calls.c.attempts > 0)
+            .values(
+                status=failed.value,
+                callee_type=func.coalesce(calls.c.callee_type, CalleeType.UNKNOWN.value),
+                end_reason=reason,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            insert(call_events),
+            [
+                {"call_pk": i, "event": CallEvent.CANCELED.value, "at": now, "detail": reason}
+                for i in ids
+            ],
+        )
+
+    def _request_hangup(
+        self, conn: Connection, ids: Sequence[int], now: float, reason: str
+    ) -> None:
+        """Calls being dialed are marked; the dialer hangs them up and makes them final."""
+        if not ids:
+            return
+        conn.execute(
+            update(calls)
+            .where(calls.c.id.in_(ids), calls.c.status == CallStatus.DIALING.value)
+            .values(cancel_requested=True, end_reason=reason, updated_at=now)
+        )
+        conn.execute(
+            insert(call_events),
+            [
+                {"call_pk": i, "event": CallEvent.CANCELED.value, "at": now, "detail": reason}
+                for i in ids
+            ],
+        )
+
+
+def _call_select() -> Any:
+    return (
+        select(
+            calls,
+            deployments.c.application_id,
+            batches.c.batch_id.label("batch_uuid"),
+        )
+        .join(deployments, deployments.c.id == calls.c.deployment_id)
+        .outerjoin(batches, batches.c.id == calls.c.batch_pk)
+    )
+
+
+def _call(
+    row: Row[Any], events: tuple[Event, ...] = (), attempt_list: tuple[Attempt, ...] = ()
+) -> Call:
+    return Call(
+        call_id=row.call_id,
+        account_id=row.account_id,
+        application_id=row.application_id,
+        deployment_id=row.deployment_id,
+        phone_number=row.phone_number,
+        ani=row.ani,
+        postd=row.postd,
+        status=CallStatus(row.status),
+        callee_type=CalleeType(row.callee_type) if row.callee_type else None,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        reattempt_wait=row.reattempt_wait,
+        queued_at=row.queued_at,
+        start_at=row.start_at,
+        end_at=row.end_at,
+        last_attempt_at=row.last_attempt_at,
+        duration=row.duration,
+        message_reference=row.message_reference,
+        call_parameters=json.loads(row.call_parameters),
+        result_url=row.result_url,
+        results=json.loads(row.results) if row.results else None,
+        end_reason=row.end_reason,
+        batch_id=row.batch_uuid,
+        batch_row=row.batch_row,
+        events=events,
+        attempt_list=attempt_list,
+    )
+
+
+def _attempt(row: Row[Any]) -> Attempt:
+    return Attempt(
+        number=row.number,
+        started_at=row.started_at,
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        sip_code=row.sip_code,
+        cause=row.cause,
+        callee_type=CalleeType(row.callee_type) if row.callee_type else None,
+        duration=row.duration,
+    )

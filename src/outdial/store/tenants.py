@@ -1,0 +1,231 @@
+"""Accounts, applications and deployments: who owns what."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from outdial import security
+from outdial.accounts import DEFAULT_CPS, DEFAULT_MAX_LINES, Account, Application, Deployment
+from outdial.calls import DEFAULT_RETRY_ON, CalleeType
+from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
+from outdial.store.base import StoreBase
+from outdial.store.tables import accounts, applications, deployments
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class TenantStore(StoreBase):
+    # -- accounts ---------------------------------------------------------------------------
+
+    def create_account(self, email: str, password: str | None = None) -> tuple[Account, str]:
+        """A new account and its developer key (returned once; only its hash is kept)."""
+        email = email.strip().lower()
+        if not _EMAIL.fullmatch(email) or len(email) > 320:
+            raise InvalidField("email", f"{email!r} is not an e-mail address")
+        key = security.new_developer_key()
+        secret = security.new_webhook_secret()
+        values = {
+            "email": email,
+            "key_hash": security.hash_developer_key(key),
+            "password_hash": security.hash_password(password) if password else None,
+            "webhook_secret": secret,
+            "created_at": self.clock(),
+        }
+        try:
+            with self._write() as conn:
+                account_id = conn.execute(
+                    insert(accounts).values(values).returning(accounts.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            raise Conflict(f"an account with e-mail {email!r} already exists") from None
+        return Account(account_id, email, secret), key
+
+    def reset_developer_key(self, email: str) -> str:
+        key = security.new_developer_key()
+        with self._write() as conn:
+            result = conn.execute(
+                update(accounts)
+                .where(accounts.c.email == email.strip().lower())
+                .values(key_hash=security.hash_developer_key(key))
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"no account with e-mail {email!r}")
+        return key
+
+    def account_by_email(self, email: str) -> Account | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(accounts.c.id, accounts.c.email, accounts.c.webhook_secret).where(
+                    accounts.c.email == email.strip().lower()
+                )
+            ).first()
+        return Account(row.id, row.email, row.webhook_secret) if row else None
+
+    def authenticate(self, email: str, developer_key: str) -> Account | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(accounts).where(accounts.c.email == email.strip().lower())
+            ).first()
+        if row is None or not security.developer_key_matches(developer_key, row.key_hash):
+            return None
+        return Account(row.id, row.email, row.webhook_secret)
+
+    def check_password(self, email: str, password: str) -> Account | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(accounts).where(accounts.c.email == email.strip().lower())
+            ).first()
+        if row is None or not security.password_matches(password, row.password_hash):
+            return None
+        return Account(row.id, row.email, row.webhook_secret)
+
+    # -- applications and deployments -------------------------------------------------------
+
+    def create_application(self, account_email: str, name: str) -> Application:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidField("name", "must be 1 to 200 characters")
+        account = self.account_by_email(account_email)
+        if account is None:
+            raise NotFound(f"no account with e-mail {account_email!r}")
+        with self._write() as conn:
+            app_id = conn.execute(
+                insert(applications)
+                .values(account_id=account.id, name=name, created_at=self.clock())
+                .returning(applications.c.id)
+            ).scalar_one()
+        return Application(app_id, account.id, name)
+
+    def delete_application(self, application_id: int) -> None:
+        now = self.clock()
+        with self._write() as conn:
+            result = conn.execute(
+                update(applications)
+                .where(applications.c.id == application_id, applications.c.deleted_at.is_(None))
+                .values(deleted_at=now)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"application {application_id} not found or already deleted")
+            conn.execute(
+                update(deployments)
+                .where(
+                    deployments.c.application_id == application_id,
+                    deployments.c.deleted_at.is_(None),
+                )
+                .values(deleted_at=now)
+            )
+
+    def create_deployment(
+        self,
+        application_id: int,
+        *,
+        name: str | None = None,
+        max_lines: int = DEFAULT_MAX_LINES,
+        cps: float = DEFAULT_CPS,
+        caller_id: str | None = None,
+        retry_on: frozenset[CalleeType] = DEFAULT_RETRY_ON,
+    ) -> Deployment:
+        if max_lines < 1:
+            raise InvalidField("max_lines", f"{max_lines} must be at least 1")
+        if not cps > 0:
+            raise InvalidField("cps", f"{cps} must be more than 0")
+        with self._write() as conn:
+            app = conn.execute(
+                select(applications).where(applications.c.id == application_id)
+            ).first()
+            if app is None:
+                raise NotFound(f"application {application_id} not found")
+            if app.deleted_at is not None:
+                raise Conflict(f"application {application_id} was deleted")
+            name = (name or f"{app.name} deployment").strip()[:200]
+            dep_id = conn.execute(
+                insert(deployments)
+                .values(
+                    application_id=application_id,
+                    account_id=app.account_id,
+                    name=name,
+                    max_lines=max_lines,
+                    cps=cps,
+                    caller_id=caller_id,
+                    retry_on=",".join(sorted(retry_on)),
+                    created_at=self.clock(),
+                )
+                .returning(deployments.c.id)
+            ).scalar_one()
+        return Deployment(
+            dep_id,
+            application_id,
+            app.account_id,
+            name,
+            max_lines,
+            cps,
+            caller_id,
+            retry_on,
+            app.name,
+        )
+
+    def delete_deployment(self, deployment_id: int) -> None:
+        with self._write() as conn:
+            result = conn.execute(
+                update(deployments)
+                .where(deployments.c.id == deployment_id, deployments.c.deleted_at.is_(None))
+                .values(deleted_at=self.clock())
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"deployment {deployment_id} not found or already deleted")
+
+    def deployment_for(
+        self, account: Account, application_id: int, deployment_id: int
+    ) -> Deployment:
+        """The deployment at ``/api/apps/{app}/{dep}``, if ``account`` owns it."""
+
+        with self._read() as conn:
+            app = conn.execute(
+                select(applications).where(applications.c.id == application_id)
+            ).first()
+            if app is None:
+                raise NotFound(f"application {application_id} not found")
+            if app.account_id != account.id:
+                raise Forbidden(f"application {application_id} belongs to another account")
+            if app.deleted_at is not None:
+                raise Conflict(f"application {application_id} was deleted")
+            dep = conn.execute(
+                select(deployments).where(
+                    deployments.c.id == deployment_id,
+                    deployments.c.application_id == application_id,
+                )
+            ).first()
+        if dep is None:
+            raise NotFound(f"deployment {deployment_id} not found in application {application_id}")
+        if dep.deleted_at is not None:
+            raise Conflict(f"deployment {deployment_id} was deleted")
+        return _deployment(dep, app.name)
+
+    def deployments_of(self, account: Account) -> list[Deployment]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(deployments, applications.c.name.label("application_name"))
+                .join(applications, applications.c.id == deployments.c.application_id)
+                .where(deployments.c.account_id == account.id, deployments.c.deleted_at.is_(None))
+                .order_by(deployments.c.id)
+            ).all()
+        return [_deployment(row, row.application_name) for row in rows]
+
+
+def _deployment(row: Row[Any], application_name: str) -> Deployment:
+    retry_on = frozenset(CalleeType(t) for t in row.retry_on.split(",") if t)
+    return Deployment(
+        row.id,
+        row.application_id,
+        row.account_id,
+        row.name,
+        row.max_lines,
+        row.cps,
+        row.caller_id,
+        retry_on,
+        application_name,
+    )
