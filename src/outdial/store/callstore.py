@@ -84,6 +84,28 @@ class CallQuery:
     newest_first: bool = False
 
 
+# NewCall's fields, as columns of the calls table
+NEW_CALL_COLUMNS = tuple(f.removesuffix("_json") for f in NewCall._fields)
+
+
+def _insert_calls(conn: Connection, shared: dict[str, Any], new_calls: Sequence[NewCall]) -> None:
+    """Insert calls with the driver's executemany on plain tuples.
+
+    Building 100,000 parameter dictionaries through SQLAlchemy's insert() costs more than the
+    insert itself; the statement is still written here, in the store, and only here.
+    """
+    names = NEW_CALL_COLUMNS + tuple(shared)
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {calls.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join([marker] * len(names))})"
+    )
+    tail = tuple(shared.values())
+    for start in range(0, len(new_calls), INSERT_CHUNK):
+        chunk = new_calls[start : start + INSERT_CHUNK]
+        conn.exec_driver_sql(sql, [(*call, *tail) for call in chunk])
+
+
 def new_call_id() -> str:
     return str(uuid.uuid4())
 
@@ -167,23 +189,7 @@ class CallStore(StoreBase):
                         ],
                     )
             shared["batch_pk"] = batch_pk
-            for start in range(0, len(new_calls), INSERT_CHUNK):
-                conn.execute(
-                    insert(calls),
-                    [
-                        {
-                            **shared,
-                            "call_id": c.call_id,
-                            "phone_number": c.phone_number,
-                            "ani": c.ani,
-                            "postd": c.postd,
-                            "message_reference": c.message_reference,
-                            "call_parameters": c.call_parameters_json,
-                            "batch_row": c.batch_row,
-                        }
-                        for c in new_calls[start : start + INSERT_CHUNK]
-                    ],
-                )
+            _insert_calls(conn, shared, new_calls)
         return report
 
     def batch_report(self, account: Account, batch_id: str) -> BatchReport:
