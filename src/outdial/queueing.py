@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, BinaryIO
 
 from outdial.accounts import Deployment
 from outdial.errors import BadRequest, InvalidField
-from outdial.ingest.pipeline import Ingestor, IngestResult
+from outdial.ingest.pipeline import Ingestor
 from outdial.numbers import parse_destination
 from outdial.options import (
     IGNORED_FIELDS,
@@ -65,8 +64,8 @@ class QueueService:
     ) -> BatchReport:
         """Queue the good rows of a CSV upload and record the bad ones, in one transaction."""
         schedule = self._schedule(options)
-        result = self.ingestor.from_csv(csv_file)
-        return self._record(deployment, schedule, result, "csv", filename)
+        stream = self.ingestor.from_csv(csv_file)
+        return self.store.queue_batch(deployment, schedule, stream, source="csv", filename=filename)
 
     def queue_items(self, deployment: Deployment, body: Any) -> BatchReport:
         """A JSON list of calls, or ``{"calls": [...], <shared options>}``."""
@@ -82,33 +81,10 @@ class QueueService:
         else:
             raise BadRequest("body: must be a JSON list of calls or an object with 'calls'")
         schedule = self._schedule(options)
-        result = self.ingestor.from_items(items)
-        return self._record(deployment, schedule, result, "json", None)
+        return self.store.queue_batch(
+            deployment, schedule, self.ingestor.from_items(items), source="json"
+        )
 
     def _schedule(self, options: Mapping[str, Any]) -> Schedule:
         check_known_fields(options, BULK_FORM_FIELDS)
         return parse_schedule(options, self.store.clock())
-
-    def _record(
-        self,
-        deployment: Deployment,
-        schedule: Schedule,
-        result: IngestResult,
-        source: str,
-        filename: str | None,
-    ) -> BatchReport:
-        report = self.store.queue_calls(
-            deployment,
-            schedule,
-            result.calls,
-            source=source,
-            filename=filename,
-            rejects=result.rejects,
-            total_rows=result.total_rows,
-        )
-        assert report is not None
-        return replace(
-            report,
-            call_ids=tuple(c.call_id for c in result.calls),
-            rejects=tuple(result.rejects),
-        )

@@ -1,22 +1,23 @@
 """From an uploaded CSV or a JSON list to validated calls and per-row rejections.
 
 Reading the CSV is cheap; checking every number against libphonenumber's rules
-is not (about 20 µs a number). Large uploads are therefore cut into chunks that
-a process pool validates on every core while the reader goes on. Every number
-is still checked in full: speed comes from parallelism, never from checking less.
+is not (about 25 µs a number). Large uploads are therefore cut into chunks that
+a process pool validates on every core, while the reader goes on and the store
+inserts the chunks already validated. Every number is still checked in full:
+speed comes from parallelism, never from checking less.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from outdial.errors import BadRequest, InvalidField, OutdialError, PayloadTooLarge
-from outdial.ingest.csvreader import CsvRow, CsvRowError, read_csv
+from outdial.ingest.csvreader import CsvRowError, read_csv
 from outdial.numbers import parse_destination
 from outdial.options import (
     CALL_FIELDS,
@@ -27,22 +28,15 @@ from outdial.options import (
 )
 from outdial.store.store import NewCall, Reject
 
-CHUNK_ROWS = 5_000  # rows per validation task
-PARALLEL_THRESHOLD = 2_000  # below this many rows, validate in-process
-MAX_PENDING_CHUNKS = 8  # chunks in flight per upload, bounding memory
+CHUNK_ROWS = 5_000  # rows per validation task (and per insert)
+MAX_PENDING_CHUNKS = 6  # chunks in flight per upload, bounding memory
 
 # (row, destination, message_reference, call_parameters) as read, before validation
 RawRow = tuple[int, str, str | None, dict[str, Any]]
+Validated = tuple[list[NewCall], list[Reject]]
 
 
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    calls: list[NewCall]
-    rejects: list[Reject]
-    total_rows: int
-
-
-def validate_rows(rows: list[RawRow], region: str) -> tuple[list[NewCall], list[Reject]]:
+def validate_rows(rows: list[RawRow], region: str) -> Validated:
     """Validate rows; runs in a worker process for large uploads, so it takes plain data."""
     good: list[NewCall] = []
     bad: list[Reject] = []
@@ -71,33 +65,118 @@ def warm_up() -> None:
     parse_destination("+16175550100")
 
 
+class IngestStream:
+    """An upload's valid calls, chunk by chunk in row order, then its rejected rows.
+
+    Iterate ``chunks()`` to the end (the store does, inside its transaction); after that
+    ``rejects`` (sorted by row) and ``total_rows`` are complete. A number seen in an earlier
+    row is rejected as a duplicate: calling someone twice in one upload is rarely wanted.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[RawRow],
+        read_rejects: list[Reject],
+        *,
+        region: str,
+        executor: Executor | None,
+        max_rows: int,
+        what: str,
+    ) -> None:
+        self._rows = rows
+        self._read_rejects = read_rejects  # filled by the reader as ``rows`` is consumed
+        self._region = region
+        self._executor = executor
+        self._max_rows = max_rows
+        self._what = what
+        self.rejects: list[Reject] = []
+        self.total_rows = 0
+
+    def chunks(self) -> Iterator[list[NewCall]]:
+        first_row: dict[str, int] = {}
+        for good, bad in self._validated():
+            self.rejects.extend(bad)
+            kept: list[NewCall] = []
+            for call in good:
+                row = call.batch_row or 0
+                seen = first_row.setdefault(call.phone_number, row)
+                if seen == row:
+                    kept.append(call)
+                else:
+                    self.rejects.append(Reject(row, call.phone_number, f"duplicate of row {seen}"))
+            if kept:
+                yield kept
+        self.rejects.extend(self._read_rejects)
+        self.total_rows += len(self._read_rejects)
+        if self.total_rows == 0:
+            raise BadRequest(f"{self._what}: no rows")
+        self.rejects.sort(key=lambda r: r.row)
+
+    def _validated(self) -> Iterator[Validated]:
+        """Validation results in row order; chunks run in the pool when there is more than one."""
+        pending: deque[Future[Validated]] = deque()
+        chunk: list[RawRow] = []
+        for raw in self._rows:
+            self.total_rows += 1
+            if self.total_rows + len(self._read_rejects) > self._max_rows:
+                raise PayloadTooLarge(
+                    f"{self._what}: more than {self._max_rows} rows in one request; split it"
+                )
+            chunk.append(raw)
+            if len(chunk) < CHUNK_ROWS:
+                continue
+            if self._executor is None:
+                yield validate_rows(chunk, self._region)
+            else:
+                pending.append(self._executor.submit(validate_rows, chunk, self._region))
+                while len(pending) >= MAX_PENDING_CHUNKS or (pending and pending[0].done()):
+                    yield pending.popleft().result()
+            chunk = []
+        while pending:
+            yield pending.popleft().result()
+        if chunk:  # the tail (or a small upload): not worth a trip to another process
+            yield validate_rows(chunk, self._region)
+
+
 class Ingestor:
-    """Validates uploads, in ``executor`` (a process pool) when they are large."""
+    """Turns uploads into IngestStreams, validated in ``executor`` (a process pool) if given."""
 
     def __init__(self, region: str, executor: Executor | None, max_rows: int) -> None:
         self.region = region
         self.executor = executor
         self.max_rows = max_rows
 
-    def from_csv(self, stream: BinaryIO) -> IngestResult:
+    def _stream(self, rows: Iterable[RawRow], rejects: list[Reject], what: str) -> IngestStream:
+        return IngestStream(
+            rows,
+            rejects,
+            region=self.region,
+            executor=self.executor,
+            max_rows=self.max_rows,
+            what=what,
+        )
+
+    def from_csv(self, stream: BinaryIO) -> IngestStream:
         rejects: list[Reject] = []
 
         def raw_rows() -> Iterator[RawRow]:
+            header_checked = False
             for item in read_csv(stream):
                 if isinstance(item, CsvRowError):
                     rejects.append(Reject(item.row, item.value, item.reason))
                     continue
-                assert isinstance(item, CsvRow)
-                try:
+                if not header_checked:  # every row has the header's columns
                     for key in item.call_parameters:
-                        check_parameter_name(key, "csv header")
-                except InvalidField as error:
-                    raise BadRequest(f"csv: column {error.reason}") from None
+                        try:
+                            check_parameter_name(key, "csv")
+                        except InvalidField as error:
+                            raise BadRequest(f"csv: header column {error.reason}") from None
+                    header_checked = True
                 yield (item.row, item.destination, item.message_reference, item.call_parameters)
 
-        return self._validate(raw_rows(), rejects, what="csv")
+        return self._stream(raw_rows(), rejects, "csv")
 
-    def from_items(self, items: list[Any]) -> IngestResult:
+    def from_items(self, items: list[Any]) -> IngestStream:
         """A JSON list of call objects (phone_number, message_reference, call_parameters)."""
         rejects: list[Reject] = []
 
@@ -107,70 +186,15 @@ class Ingestor:
                     yield _raw_item(index, item)
                 except OutdialError as error:
                     value = item.get("phone_number") if isinstance(item, Mapping) else item
-                    shown = value if isinstance(value, str) else json.dumps(value)[:200]
+                    shown = value if isinstance(value, str) else json.dumps(value)
                     rejects.append(Reject(index, shown[:200], error.message))
 
-        return self._validate(raw_rows(), rejects, what="calls")
-
-    def _validate(
-        self, rows: Iterable[RawRow], read_rejects: list[Reject], what: str
-    ) -> IngestResult:
-        """Validate ``rows``; ``read_rejects`` fills up with the rows the reader refused."""
-        good: list[NewCall] = []
-        rejects: list[Reject] = []
-        total = 0
-        pending: list[Future[tuple[list[NewCall], list[Reject]]]] = []
-        chunk: list[RawRow] = []
-        inline: list[RawRow] = []  # rows held back until we know the upload is large
-
-        def collect(result: tuple[list[NewCall], list[Reject]]) -> None:
-            good.extend(result[0])
-            rejects.extend(result[1])
-
-        def submit(rows_: list[RawRow]) -> None:
-            if self.executor is None:
-                collect(validate_rows(rows_, self.region))
-                return
-            pending.append(self.executor.submit(validate_rows, rows_, self.region))
-            while len(pending) >= MAX_PENDING_CHUNKS:
-                collect(pending.pop(0).result())
-
-        for raw in rows:
-            total += 1
-            if total + len(read_rejects) > self.max_rows:
-                raise PayloadTooLarge(
-                    f"{what}: more than {self.max_rows} rows in one request; split the file"
-                )
-            if total <= PARALLEL_THRESHOLD:
-                inline.append(raw)
-                continue
-            if inline:
-                chunk.extend(inline)
-                inline = []
-            chunk.append(raw)
-            if len(chunk) >= CHUNK_ROWS:
-                submit(chunk)
-                chunk = []
-        if inline:
-            collect(validate_rows(inline, self.region))
-        if chunk:
-            submit(chunk)
-        for future in pending:
-            collect(future.result())
-
-        total += len(read_rejects)  # rows the reader refused count too
-        rejects.extend(read_rejects)
-        good, duplicates = _drop_duplicates(good)
-        rejects.extend(duplicates)
-        if not good and not rejects:
-            raise BadRequest(f"{what}: no rows")
-        rejects.sort(key=lambda r: r.row)
-        return IngestResult(good, rejects, total)
+        return self._stream(raw_rows(), rejects, "calls")
 
 
 def _raw_item(index: int, item: Any) -> RawRow:
     if not isinstance(item, Mapping):
-        raise BadRequest(f"calls[{index}]: must be an object with phone_number")
+        raise BadRequest("must be an object with phone_number")
     check_known_fields(item, CALL_FIELDS)
     destination = item.get("phone_number")
     if not isinstance(destination, str) or not destination.strip():
@@ -181,19 +205,3 @@ def _raw_item(index: int, item: Any) -> RawRow:
         parse_message_reference(item.get("message_reference")),
         parse_call_parameters(item.get("call_parameters")),
     )
-
-
-def _drop_duplicates(calls: list[NewCall]) -> tuple[list[NewCall], list[Reject]]:
-    """Keep the first row of each number; report the others (calling twice is rarely wanted)."""
-    calls.sort(key=lambda c: c.batch_row or 0)
-    first_row: dict[str, int] = {}
-    kept: list[NewCall] = []
-    duplicates: list[Reject] = []
-    for call in calls:
-        row = call.batch_row or 0
-        seen = first_row.setdefault(call.phone_number, row)
-        if seen != row:
-            duplicates.append(Reject(row, call.phone_number, f"duplicate of row {seen}"))
-        else:
-            kept.append(call)
-    return kept, duplicates

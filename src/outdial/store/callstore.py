@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
@@ -84,6 +84,28 @@ class CallQuery:
     newest_first: bool = False
 
 
+class BatchSource(Protocol):
+    """A bulk request's rows: valid calls chunk by chunk, then (once exhausted) the rejects."""
+
+    rejects: list[Reject]
+    total_rows: int
+
+    def chunks(self) -> Iterator[Sequence[NewCall]]: ...
+
+
+@dataclass(slots=True)
+class ListSource:
+    """A BatchSource over rows already in memory."""
+
+    calls: Sequence[NewCall]
+    rejects: list[Reject]
+    total_rows: int
+
+    def chunks(self) -> Iterator[Sequence[NewCall]]:
+        if self.calls:
+            yield self.calls
+
+
 # NewCall's fields, as columns of the calls table
 NEW_CALL_COLUMNS = tuple(f.removesuffix("_json") for f in NewCall._fields)
 
@@ -97,8 +119,7 @@ def _insert_calls(conn: Connection, shared: dict[str, Any], new_calls: Sequence[
     names = NEW_CALL_COLUMNS + tuple(shared)
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"INSERT INTO {calls.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join([marker] * len(names))})"
+        f"INSERT INTO {calls.name} ({', '.join(names)}) VALUES ({', '.join([marker] * len(names))})"
     )
     tail = tuple(shared.values())
     for start in range(0, len(new_calls), INSERT_CHUNK):
@@ -126,13 +147,95 @@ class CallStore(StoreBase):
     ) -> BatchReport | None:
         """Insert calls (and, for a bulk request, its batch and rejected rows) in one transaction.
 
-        Either every row's outcome is recorded or none is. Returns the batch report when
-        ``source`` is given (a bulk request), else None.
+        Returns the batch report when ``source`` is given (a bulk request), else None.
         """
+        if source is not None:
+            rows = len(new_calls) + len(rejects) if total_rows is None else total_rows
+            batch = ListSource(new_calls, list(rejects), rows)
+            return self.queue_batch(deployment, schedule, batch, source=source, filename=filename)
+        with self._write() as conn:
+            _insert_calls(conn, self._shared_values(deployment, schedule, None), new_calls)
+        return None
+
+    def queue_batch(
+        self,
+        deployment: Deployment,
+        schedule: Schedule,
+        batch: BatchSource,
+        *,
+        source: str,
+        filename: str | None = None,
+    ) -> BatchReport:
+        """Insert a bulk request's calls as ``batch`` yields them, then its rejected rows.
+
+        One transaction: either every row's outcome is recorded or none is (an error raised
+        by ``batch`` half-way, such as too many rows, rolls back what was inserted).
+        """
+        batch_id = str(uuid.uuid4())
+        call_ids: list[str] = []
+        with self._write() as conn:
+            batch_pk = conn.execute(
+                insert(batches)
+                .values(
+                    batch_id=batch_id,
+                    account_id=deployment.account_id,
+                    deployment_id=deployment.id,
+                    source=source,
+                    filename=filename,
+                    total_rows=0,
+                    accepted=0,
+                    rejected=0,
+                    created_at=self.clock(),
+                )
+                .returning(batches.c.id, batches.c.created_at)
+            ).one()
+            shared = self._shared_values(deployment, schedule, batch_pk.id)
+            for chunk in batch.chunks():
+                _insert_calls(conn, shared, chunk)
+                call_ids.extend(call.call_id for call in chunk)
+            for start in range(0, len(batch.rejects), INSERT_CHUNK):
+                conn.execute(
+                    insert(batch_rejects),
+                    [
+                        {
+                            "batch_pk": batch_pk.id,
+                            "row": r.row,
+                            "value": r.value,
+                            "reason": r.reason,
+                        }
+                        for r in batch.rejects[start : start + INSERT_CHUNK]
+                    ],
+                )
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_pk.id)
+                .values(
+                    total_rows=batch.total_rows,
+                    accepted=len(call_ids),
+                    rejected=len(batch.rejects),
+                )
+            )
+        return BatchReport(
+            batch_id=batch_id,
+            source=source,
+            filename=filename,
+            total_rows=batch.total_rows,
+            accepted=len(call_ids),
+            rejected=len(batch.rejects),
+            created_at=batch_pk.created_at,
+            call_ids=tuple(call_ids),
+            rejects=tuple(batch.rejects),
+        )
+
+    def _shared_values(
+        self, deployment: Deployment, schedule: Schedule, batch_pk: int | None
+    ) -> dict[str, Any]:
+        """The columns every call of one request has in common."""
         now = self.clock()
-        shared = {
+        return {
             "account_id": deployment.account_id,
             "deployment_id": deployment.id,
+            "batch_pk": batch_pk,
             "status": CallStatus.QUEUED.value,
             "attempts": 0,
             "max_attempts": schedule.max_attempts,
@@ -145,52 +248,6 @@ class CallStore(StoreBase):
             "cancel_requested": False,
             "updated_at": now,
         }
-        report: BatchReport | None = None
-        with self._write() as conn:
-            batch_pk: int | None = None
-            if source is not None:
-                report = BatchReport(
-                    batch_id=str(uuid.uuid4()),
-                    source=source,
-                    filename=filename,
-                    total_rows=total_rows
-                    if total_rows is not None
-                    else len(new_calls) + len(rejects),
-                    accepted=len(new_calls),
-                    rejected=len(rejects),
-                    created_at=now,
-                )
-                batch_pk = conn.execute(
-                    insert(batches)
-                    .values(
-                        batch_id=report.batch_id,
-                        account_id=deployment.account_id,
-                        deployment_id=deployment.id,
-                        source=source,
-                        filename=filename,
-                        total_rows=report.total_rows,
-                        accepted=report.accepted,
-                        rejected=report.rejected,
-                        created_at=now,
-                    )
-                    .returning(batches.c.id)
-                ).scalar_one()
-                for start in range(0, len(rejects), INSERT_CHUNK):
-                    conn.execute(
-                        insert(batch_rejects),
-                        [
-                            {
-                                "batch_pk": batch_pk,
-                                "row": r.row,
-                                "value": r.value,
-                                "reason": r.reason,
-                            }
-                            for r in rejects[start : start + INSERT_CHUNK]
-                        ],
-                    )
-            shared["batch_pk"] = batch_pk
-            _insert_calls(conn, shared, new_calls)
-        return report
 
     def batch_report(self, account: Account, batch_id: str) -> BatchReport:
         with self._read() as conn:
