@@ -56,6 +56,7 @@ _SEPARATOR_CLASS = "".join(re.escape(c) for c in _SEPARATORS)
 _NUMBER = re.compile(f"[{_SEPARATOR_CLASS}]*[{_PLUS_SIGNS}]?[\\d{_SEPARATOR_CLASS}]*")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _ANI = re.compile(r"\+?[0-9]{2,15}", re.ASCII)
+_NANP_NATIONAL = re.compile(r"[2-9][0-9]{9}", re.ASCII)  # a North American number, sans 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def _to_e164(number: str, region: str, field: str) -> str:
             field, f"{_show(number)} is not a valid phone number (unexpected {unexpected!r})"
         )
     try:
-        parsed = phonenumbers.parse(number, region)
+        parsed = _parse(number, region)
     except phonenumbers.NumberParseException:
         raise InvalidField(field, f"{_show(number)} is not a valid phone number") from None
     if not phonenumbers.is_valid_number(parsed):
@@ -131,6 +132,26 @@ def _to_e164(number: str, region: str, field: str) -> str:
     # The same string as format_number(parsed, E164) (a unit test holds them equal), without
     # its formatting machinery: this runs once per row of 100,000-row uploads.
     return "+" + str(parsed.country_code) + phonenumbers.national_significant_number(parsed)
+
+
+def _parse(number: str, region: str) -> phonenumbers.PhoneNumber:
+    """``phonenumbers.parse``, with a shortcut for the plain North American spellings.
+
+    For ``NXXNXXXXXX`` and ``1NXXNXXXXXX`` read in the US, and ``+1NXXNXXXXXX`` anywhere,
+    parse's answer is ``PhoneNumber(country_code=1, national_number=...)``: nothing to strip,
+    no extension, no leading zero. Building it directly skips two thirds of the per-number
+    cost of a 100,000-row upload; the number is still validated by ``is_valid_number`` in
+    full, and a property test holds the shortcut equal to ``parse`` on such strings.
+    """
+    size = len(number)
+    if size == 12 and number[:2] == "+1" and _NANP_NATIONAL.fullmatch(number, 2):
+        return phonenumbers.PhoneNumber(country_code=1, national_number=int(number[2:]))
+    if region == "US":
+        if size == 10 and _NANP_NATIONAL.fullmatch(number):
+            return phonenumbers.PhoneNumber(country_code=1, national_number=int(number))
+        if size == 11 and number[0] == "1" and _NANP_NATIONAL.fullmatch(number, 1):
+            return phonenumbers.PhoneNumber(country_code=1, national_number=int(number[1:]))
+    return phonenumbers.parse(number, region)
 
 
 def _first_unexpected(number: str) -> str:

@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
+from outdial import numbers
 from outdial.errors import InvalidField
 from outdial.numbers import Destination, normalize_number, parse_destination
 
@@ -426,3 +427,37 @@ def test_extension_markers_are_refused(marker: str) -> None:
     # libphonenumber would drop what follows them into an extension, which E.164 leaves out.
     with pytest.raises(InvalidField, match=r"is not a valid phone number|unknown parameter"):
         parse_destination(f"617 555{marker}1234")
+
+
+nanp_national = st.from_regex(r"[2-9][0-9]{9}", fullmatch=True).filter(str.isascii)
+
+
+@settings(max_examples=400, deadline=None)
+@given(national=nanp_national, spelling=st.sampled_from(["{}", "1{}", "+1{}"]))
+def test_nanp_shortcut_builds_what_parse_builds(national: str, spelling: str) -> None:
+    text = spelling.format(national)
+    assert numbers._parse(text, "US") == phonenumbers.parse(text, "US")
+
+
+@settings(max_examples=200, deadline=None)
+@given(national=nanp_national, region=st.sampled_from(["GB", "CA", "DE", "JM"]))
+def test_nanp_shortcut_with_plus_ignores_region(national: str, region: str) -> None:
+    text = "+1" + national
+    assert numbers._parse(text, region) == phonenumbers.parse(text, region)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.from_regex(r"\+?1?[0-9]{9,11}", fullmatch=True).filter(str.isascii))
+def test_parse_destination_agrees_with_phonenumbers_on_digit_strings(text: str) -> None:
+    try:
+        expected = phonenumbers.parse(text, "US")
+        valid = phonenumbers.is_valid_number(expected)
+    except phonenumbers.NumberParseException:
+        valid = False
+    if valid:
+        assert numbers.parse_destination(text).e164 == phonenumbers.format_number(
+            expected, phonenumbers.PhoneNumberFormat.E164
+        )
+    else:
+        with pytest.raises(InvalidField):
+            numbers.parse_destination(text)
