@@ -231,9 +231,9 @@ def _header_rows(
         if isinstance(fields, CsvRowError):
             yield fields
             continue
-        if _is_blank(fields):
-            continue
         values = [field.strip() for field in fields]
+        if not any(values):  # blank record
+            continue
         problem = _field_problem(values, columns)
         if problem is None and len(values) != width:
             problem = f"expected {_count(width, 'field')} as in the header, found {len(values)}"
@@ -303,13 +303,17 @@ def _refuse(constant: str) -> typing.NoReturn:
 def _field_problem(values: list[str], columns: list[str] | None) -> str | None:
     """The first per-field problem of a record, or None; columns name fields in messages."""
     for index, value in enumerate(values):
-        name = f"column {columns[index]!r}" if columns and index < len(columns) else None
-        name = name or f"field {index + 1}"
         if "\x00" in value:
-            return f"{name} contains a NUL character"
+            return f"{_field_name(index, columns)} contains a NUL character"
         if len(value) > MAX_FIELD_LENGTH:
-            return f"{name} is longer than {MAX_FIELD_LENGTH} characters"
+            return f"{_field_name(index, columns)} is longer than {MAX_FIELD_LENGTH} characters"
     return None
+
+
+def _field_name(index: int, columns: list[str] | None) -> str:
+    if columns and index < len(columns):
+        return f"column {columns[index]!r}"
+    return f"field {index + 1}"
 
 
 def _row(
