@@ -92,6 +92,8 @@ def parse_timestamp(name: str, value: Any) -> float:
     """Unix seconds (number or numeric string) or an ISO 8601 time with its offset."""
     if isinstance(value, bool):
         raise InvalidField(name, f"{_shown(value)} is not a timestamp")
+    if isinstance(value, int) and not 0 <= value <= LATEST_TIMESTAMP:
+        raise InvalidField(name, f"{_shown(value)} is out of range")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
@@ -165,25 +167,31 @@ def parse_schedule(fields: Mapping[str, Any], now: float) -> Schedule:
             "reattempt_wait", f"is required when max_attempts is more than 1 ({max_attempts})"
         )
 
-    start_at = now
-    for name in ("start_timestamp", "scheduled_timestamp"):
-        if _present(fields, name):
-            seconds = parse_timestamp(name, fields[name])
-            start_at = max(seconds, now) if seconds else now  # 0 means now
+    start = _aliased_timestamp(fields, "start_timestamp", "scheduled_timestamp")
+    start_at = max(start, now) if start else now  # absent, 0 or past: now
     end_at: float | None = None
-    for name in ("end_timestamp", "expiration_timestamp"):
-        if _present(fields, name):
-            seconds = parse_timestamp(name, fields[name])
-            if seconds == 0:  # 0 means never
-                continue
-            if seconds <= now:
-                raise InvalidField(name, f"{_shown(fields[name])} is in the past")
-            if seconds <= start_at:
-                raise InvalidField(name, "must be after the start timestamp")
-            end_at = seconds
+    end = _aliased_timestamp(fields, "end_timestamp", "expiration_timestamp")
+    if end:  # absent or 0: never
+        name = "end_timestamp" if _present(fields, "end_timestamp") else "expiration_timestamp"
+        if end <= now:
+            raise InvalidField(name, f"{_shown(fields[name])} is in the past")
+        if end <= start_at:
+            raise InvalidField(name, "must be after the start timestamp")
+        end_at = end
 
     result_url = parse_result_url(fields["result_url"]) if _present(fields, "result_url") else None
     return Schedule(max_attempts, reattempt_wait, start_at, end_at, result_url)
+
+
+def _aliased_timestamp(fields: Mapping[str, Any], name: str, alias: str) -> float | None:
+    """The timestamp under ``name`` or its older ``alias``; both given must agree."""
+    value = parse_timestamp(name, fields[name]) if _present(fields, name) else None
+    if _present(fields, alias):
+        aliased = parse_timestamp(alias, fields[alias])
+        if value is not None and aliased != value:
+            raise InvalidField(alias, f"disagrees with {name}; send one")
+        value = aliased
+    return value
 
 
 def parse_message_reference(value: Any, name: str = "message_reference") -> str | None:

@@ -10,9 +10,9 @@ speed comes from parallelism, never from checking less.
 from __future__ import annotations
 
 import json
-import uuid
+import json.encoder
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from typing import Any, BinaryIO
 
@@ -26,38 +26,50 @@ from outdial.options import (
     parse_call_parameters,
     parse_message_reference,
 )
-from outdial.store.store import NewCall, Reject
+from outdial.store.store import CallRow, Reject, new_call_ids
 
 CHUNK_ROWS = 5_000  # rows per validation task (and per insert)
 MAX_PENDING_CHUNKS = 6  # chunks in flight per upload, bounding memory
 
 # (row, destination, message_reference, call_parameters) as read, before validation
 RawRow = tuple[int, str, str | None, dict[str, Any]]
-Validated = tuple[list[NewCall], list[Reject]]
+Validated = tuple[list[CallRow], list[Reject]]
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def validate_rows(rows: list[RawRow], region: str) -> Validated:
     """Validate rows; runs in a worker process for large uploads, so it takes plain data."""
-    good: list[NewCall] = []
+    good: list[CallRow] = []
     bad: list[Reject] = []
-    for row, destination, message_reference, parameters in rows:
+    call_ids = new_call_ids(len(rows))
+    for (row, destination, message_reference, parameters), call_id in zip(
+        rows, call_ids, strict=True
+    ):
         try:
             parsed = parse_destination(destination, region=region, field="destination")
         except InvalidField as error:
             bad.append(Reject(row, destination[:200], error.reason))
             continue
         good.append(
-            NewCall(
-                str(uuid.uuid4()),
+            (
+                call_id,
                 parsed.e164,
                 parsed.ani,
                 parsed.postd,
                 message_reference,
-                json.dumps(parameters, separators=(",", ":")),
+                parameters_json(parameters),
                 row,
             )
         )
     return good, bad
+
+
+def parameters_json(parameters: dict[str, Any]) -> str:
+    """``json.dumps(parameters, separators=(",", ":"))``, faster for all-string values (CSV)."""
+    if all(type(value) is str for value in parameters.values()):
+        items = [_encode_string(k) + ":" + _encode_string(v) for k, v in parameters.items()]
+        return "{" + ",".join(items) + "}"
+    return json.dumps(parameters, separators=(",", ":"))
 
 
 def warm_up() -> None:
@@ -92,18 +104,18 @@ class IngestStream:
         self.rejects: list[Reject] = []
         self.total_rows = 0
 
-    def chunks(self) -> Iterator[list[NewCall]]:
+    def chunks(self) -> Iterator[list[CallRow]]:
         first_row: dict[str, int] = {}
         for good, bad in self._validated():
             self.rejects.extend(bad)
-            kept: list[NewCall] = []
+            kept: list[CallRow] = []
             for call in good:
-                row = call.batch_row or 0
-                seen = first_row.setdefault(call.phone_number, row)
+                phone_number, row = call[1], call[6] or 0
+                seen = first_row.setdefault(phone_number, row)
                 if seen == row:
                     kept.append(call)
                 else:
-                    self.rejects.append(Reject(row, call.phone_number, f"duplicate of row {seen}"))
+                    self.rejects.append(Reject(row, phone_number, f"duplicate of row {seen}"))
             if kept:
                 yield kept
         self.rejects.extend(self._read_rejects)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -49,6 +51,11 @@ class NewCall(NamedTuple):
     batch_row: int | None
 
 
+# A NewCall as a plain tuple, in NewCall's field order: what validation workers send back,
+# because plain tuples cost a fifth as much to pickle as named ones.
+CallRow = tuple[str, str, str | None, str | None, str | None, str, int | None]
+
+
 class Reject(NamedTuple):
     row: int
     value: str
@@ -90,18 +97,18 @@ class BatchSource(Protocol):
     rejects: list[Reject]
     total_rows: int
 
-    def chunks(self) -> Iterator[Sequence[NewCall]]: ...
+    def chunks(self) -> Iterator[Sequence[CallRow]]: ...
 
 
 @dataclass(slots=True)
 class ListSource:
     """A BatchSource over rows already in memory."""
 
-    calls: Sequence[NewCall]
+    calls: Sequence[CallRow]
     rejects: list[Reject]
     total_rows: int
 
-    def chunks(self) -> Iterator[Sequence[NewCall]]:
+    def chunks(self) -> Iterator[Sequence[CallRow]]:
         if self.calls:
             yield self.calls
 
@@ -110,7 +117,7 @@ class ListSource:
 NEW_CALL_COLUMNS = tuple(f.removesuffix("_json") for f in NewCall._fields)
 
 
-def _insert_calls(conn: Connection, shared: dict[str, Any], new_calls: Sequence[NewCall]) -> None:
+def _insert_calls(conn: Connection, shared: dict[str, Any], new_calls: Sequence[CallRow]) -> None:
     """Insert calls with the driver's executemany on plain tuples.
 
     Building 100,000 parameter dictionaries through SQLAlchemy's insert() costs more than the
@@ -127,8 +134,27 @@ def _insert_calls(conn: Connection, shared: dict[str, Any], new_calls: Sequence[
         conn.exec_driver_sql(sql, [(*call, *tail) for call in chunk])
 
 
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def new_call_ids(count: int) -> list[str]:
+    """``count`` fresh call IDs: UUIDv7 strings (RFC 9562 §5.7), 74 random bits each.
+
+    Time-ordered, so inserting them keeps the unique index's writes at its end; made from one
+    ``os.urandom`` call per batch, which costs a quarter of ``str(uuid.uuid4())`` per ID.
+    """
+    prefix = f"{time.time_ns() // 1_000_000:012x}"
+    head = f"{prefix[:8]}-{prefix[8:12]}-7"
+    randomness = os.urandom(10 * count).hex()
+    ids = []
+    for start in range(0, 20 * count, 20):
+        r = randomness[start : start + 20]
+        ids.append(f"{head}{r[0:3]}-{_VARIANT[r[3]]}{r[4:7]}-{r[7:19]}")
+    return ids
+
+
 def new_call_id() -> str:
-    return str(uuid.uuid4())
+    return new_call_ids(1)[0]
 
 
 class CallStore(StoreBase):
@@ -138,7 +164,7 @@ class CallStore(StoreBase):
         self,
         deployment: Deployment,
         schedule: Schedule,
-        new_calls: Sequence[NewCall],
+        new_calls: Sequence[CallRow],
         *,
         source: str | None = None,
         filename: str | None = None,
@@ -192,7 +218,7 @@ class CallStore(StoreBase):
             shared = self._shared_values(deployment, schedule, batch_pk.id)
             for chunk in batch.chunks():
                 _insert_calls(conn, shared, chunk)
-                call_ids.extend(call.call_id for call in chunk)
+                call_ids.extend(call[0] for call in chunk)
             for start in range(0, len(batch.rejects), INSERT_CHUNK):
                 conn.execute(
                     insert(batch_rejects),

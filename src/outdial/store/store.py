@@ -12,22 +12,26 @@ from outdial.store.base import Clock, StoreBase
 from outdial.store.callstore import (
     BatchReport,
     CallQuery,
+    CallRow,
     CallStore,
     NewCall,
     Reject,
     new_call_id,
+    new_call_ids,
 )
 from outdial.store.tenants import TenantStore
 
 __all__ = [
     "BatchReport",
     "CallQuery",
+    "CallRow",
     "Clock",
     "NewCall",
     "Reject",
     "Store",
     "StoreBase",
     "new_call_id",
+    "new_call_ids",
 ]
 
 
