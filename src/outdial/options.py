@@ -20,6 +20,7 @@ from outdial.errors import InvalidField
 
 MIN_ATTEMPTS = 1
 MAX_ATTEMPTS = 10
+MAX_RETRIES = 10  # Plum's older alias: up to 11 attempts (SPEC §3 keeps its range)
 MIN_REATTEMPT_WAIT = 60  # seconds
 MAX_REATTEMPT_WAIT = 86_400  # seconds
 MAX_RETRY_INTERVAL = 172_800  # seconds, the older Plum alias allows two days
@@ -143,7 +144,7 @@ def parse_schedule(fields: Mapping[str, Any], now: float) -> Schedule:
     if _present(fields, "max_attempts"):
         max_attempts = parse_int("max_attempts", fields["max_attempts"], MIN_ATTEMPTS, MAX_ATTEMPTS)
     if _present(fields, "max_retries"):
-        from_retries = parse_int("max_retries", fields["max_retries"], 0, MAX_ATTEMPTS - 1) + 1
+        from_retries = parse_int("max_retries", fields["max_retries"], 0, MAX_RETRIES) + 1
         if _present(fields, "max_attempts") and from_retries != max_attempts:
             raise InvalidField(
                 "max_retries", "disagrees with max_attempts (attempts = retries + 1); send one"

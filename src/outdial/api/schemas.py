@@ -36,7 +36,7 @@ class ScheduleFields(BaseModel):
         description="http(s) URL that receives call_details by POST once the call is final.",
     )
     max_retries: int | None = Field(
-        None, ge=0, le=9, description="Older alias: attempts = max_retries + 1."
+        None, ge=0, le=10, description="Older alias: attempts = max_retries + 1."
     )
     retry_interval: int | None = Field(
         None, ge=60, le=172800, description="Older alias of reattempt_wait."

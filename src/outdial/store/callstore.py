@@ -363,108 +363,112 @@ class CallStore(StoreBase):
     # -- cancelling -------------------------------------------------------------------------
 
     def cancel_call(self, account: Account, call_id: str, reason: str = "canceled") -> Call:
-        """Cancel one call: a queued call becomes final, one being dialed is marked for hang-up."""
+        """Cancel one call: a queued call becomes final, one being dialed is marked for hang-up.
+
+        Each change is a guarded UPDATE that reports the rows it changed, so a dialer claiming
+        the call at the same moment cannot make the cancel record something that did not happen.
+        """
         now = self.clock()
         with self._write() as conn:
             row = conn.execute(
-                select(
-                    calls.c.id, calls.c.account_id, calls.c.status, calls.c.cancel_requested
-                ).where(calls.c.call_id == call_id)
+                select(calls.c.id, calls.c.account_id).where(calls.c.call_id == call_id)
             ).first()
             if row is None:
                 raise NotFound(f"call {call_id!r} not found")
             if row.account_id != account.id:
                 raise Forbidden(f"call {call_id!r} belongs to another account")
-            status = CallStatus(row.status)
-            if status in FINAL_STATUSES:
-                raise Conflict(f"call {call_id!r} is already {status.value}")
-            if status is CallStatus.QUEUED:
-                self._finish_queued(conn, [row.id], now, reason)
-            elif not row.cancel_requested:
-                self._request_hangup(conn, [row.id], now, reason)
-            full = conn.execute(_call_select().where(calls.c.id == row.id)).one()
+            this_call = calls.c.id == row.id
+            cancelled = self._finish_queued(conn, this_call, now, reason) or self._request_hangup(
+                conn, this_call, now, reason
+            )
+            if not cancelled:
+                status, requested = conn.execute(
+                    select(calls.c.status, calls.c.cancel_requested).where(this_call)
+                ).one()
+                if status == CallStatus.CONNECTED.value:
+                    raise Conflict(
+                        f"call {call_id!r} is connected: it ends when its call flow hangs up"
+                    )
+                if not (status == CallStatus.DIALING.value and requested):
+                    raise Conflict(f"call {call_id!r} is already {status}")
+                # already being hung up: cancelling again changes nothing and is no error
+            full = conn.execute(_call_select().where(this_call)).one()
             return self._call_with_history(conn, full)
 
     def cancel_deployment(self, deployment: Deployment, reason: str = "canceled") -> int:
-        """Cancel every pending call of a deployment; returns how many were affected."""
-        now = self.clock()
-        with self._write() as conn:
-            queued_ids = (
-                conn.execute(
-                    select(calls.c.id).where(
-                        calls.c.deployment_id == deployment.id,
-                        calls.c.status == CallStatus.QUEUED.value,
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            dialing_ids = (
-                conn.execute(
-                    select(calls.c.id).where(
-                        calls.c.deployment_id == deployment.id,
-                        calls.c.status == CallStatus.DIALING.value,
-                        calls.c.cancel_requested.is_(False),
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for start in range(0, len(queued_ids), INSERT_CHUNK):
-                self._finish_queued(conn, queued_ids[start : start + INSERT_CHUNK], now, reason)
-            self._request_hangup(conn, list(dialing_ids), now, reason)
-        return len(queued_ids) + len(dialing_ids)
+        """Cancel every pending call of a deployment; returns how many were affected.
 
-    def _finish_queued(self, conn: Connection, ids: Sequence[int], now: float, reason: str) -> None:
-        """Queued calls become uncalled (never attempted) or failed (attempted before)."""
-        if not ids:
-            return
-        guard = and_(calls.c.id.in_(ids), calls.c.status == CallStatus.QUEUED.value)
-        status, callee = cancel_outcome(0, None)
-        conn.execute(
-            update(calls)
-            .where(guard, calls.c.attempts == 0)
-            .values(
-                status=status.value, callee_type=callee.value, end_reason=reason, updated_at=now
-            )
-        )
+        Queued calls become final; calls being dialed are marked for hang-up; connected calls
+        go on (hanging up on someone mid-message is worse than letting the flow finish).
+        """
+        now = self.clock()
+        ours = calls.c.deployment_id == deployment.id
+        with self._write() as conn:
+            finished = self._finish_queued(conn, ours, now, reason)
+            hung_up = self._request_hangup(conn, ours, now, reason)
+        return finished + hung_up
+
+    def _finish_queued(self, conn: Connection, where: Any, now: float, reason: str) -> int:
+        """Queued calls matching ``where`` become uncalled (never attempted) or failed."""
+        queued = and_(where, calls.c.status == CallStatus.QUEUED.value)
+        never, noattempt = cancel_outcome(0, None)
         failed, _ = cancel_outcome(1, None)
-        conn.execute(
+        changed = list(
+            conn.execute(
+                update(calls)
+                .where(queued, calls.c.attempts == 0)
+                .values(
+                    status=never.value,
+                    callee_type=noattempt.value,
+                    end_reason=reason,
+                    updated_at=now,
+                )
+                .returning(calls.c.id)
+            ).scalars()
+        )
+        changed += conn.execute(
             update(calls)
-            .where(guard, calls.c.attempts > 0)
+            .where(queued, calls.c.attempts > 0)
             .values(
                 status=failed.value,
                 callee_type=func.coalesce(calls.c.callee_type, CalleeType.UNKNOWN.value),
                 end_reason=reason,
                 updated_at=now,
             )
-        )
-        conn.execute(
-            insert(call_events),
-            [
-                {"call_pk": i, "event": CallEvent.CANCELED.value, "at": now, "detail": reason}
-                for i in ids
-            ],
-        )
+            .returning(calls.c.id)
+        ).scalars()
+        self._add_events(conn, changed, CallEvent.CANCELED, now, reason)
+        return len(changed)
 
-    def _request_hangup(
-        self, conn: Connection, ids: Sequence[int], now: float, reason: str
-    ) -> None:
+    def _request_hangup(self, conn: Connection, where: Any, now: float, reason: str) -> int:
         """Calls being dialed are marked; the dialer hangs them up and makes them final."""
-        if not ids:
-            return
-        conn.execute(
-            update(calls)
-            .where(calls.c.id.in_(ids), calls.c.status == CallStatus.DIALING.value)
-            .values(cancel_requested=True, end_reason=reason, updated_at=now)
+        changed = list(
+            conn.execute(
+                update(calls)
+                .where(
+                    where,
+                    calls.c.status == CallStatus.DIALING.value,
+                    calls.c.cancel_requested.is_(False),
+                )
+                .values(cancel_requested=True, end_reason=reason, updated_at=now)
+                .returning(calls.c.id)
+            ).scalars()
         )
-        conn.execute(
-            insert(call_events),
-            [
-                {"call_pk": i, "event": CallEvent.CANCELED.value, "at": now, "detail": reason}
-                for i in ids
-            ],
-        )
+        self._add_events(conn, changed, CallEvent.CANCELED, now, reason)
+        return len(changed)
+
+    @staticmethod
+    def _add_events(
+        conn: Connection, call_pks: Sequence[int], event: CallEvent, now: float, detail: str | None
+    ) -> None:
+        for start in range(0, len(call_pks), INSERT_CHUNK):
+            conn.execute(
+                insert(call_events),
+                [
+                    {"call_pk": pk, "event": event.value, "at": now, "detail": detail}
+                    for pk in call_pks[start : start + INSERT_CHUNK]
+                ],
+            )
 
 
 def _call_select() -> Any:
