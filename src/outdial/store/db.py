@@ -102,6 +102,15 @@ def ensure_schema(engine: Engine) -> None:
         log.info("empty database: creating the schema")
         migrate(engine)
     elif current != head_revision(engine):
+        known = {
+            rev.revision
+            for rev in ScriptDirectory.from_config(_alembic_config(engine)).walk_revisions()
+        }
+        if current not in known:
+            raise SchemaOutdated(
+                f"the database is at schema {current}, which this outdial does not know: "
+                "it was migrated by a newer outdial; run that version"
+            )
         raise SchemaOutdated(
             f"the database is at schema {current}, this outdial needs {head_revision(engine)}: "
             "run `outdial migrate`"
