@@ -63,6 +63,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        redirect_slashes=False,  # '/queue/' is a 404 that says so, not a bare 307
     )
     errors.install(app)
     app.include_router(router)

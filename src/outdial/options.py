@@ -112,7 +112,10 @@ def parse_timestamp(name: str, value: Any) -> float:
                 name,
                 f"{_shown(value)} has no time zone: add an offset such as Z or -05:00",
             )
-        seconds = parsed.astimezone(UTC).timestamp()
+        try:
+            seconds = parsed.astimezone(UTC).timestamp()
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            raise InvalidField(name, f"{_shown(value)} is out of range") from None
     else:
         raise InvalidField(name, f"{_shown(value)} is not a timestamp")
     if not math.isfinite(seconds) or not 0 <= seconds <= LATEST_TIMESTAMP:
@@ -199,6 +202,8 @@ def parse_message_reference(value: Any, name: str = "message_reference") -> str 
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidField(name, f"{_shown(value)} is not a finite number")
         value = str(value)
     if not isinstance(value, str):
         raise InvalidField(name, f"{_shown(value)} is not a string")

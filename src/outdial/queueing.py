@@ -22,7 +22,7 @@ from outdial.options import (
 )
 from outdial.store.store import BatchReport, NewCall, Store, new_call_id
 
-BULK_FORM_FIELDS = SCHEDULE_FIELDS | IGNORED_FIELDS | {"csv", "calls"}
+BULK_FORM_FIELDS = SCHEDULE_FIELDS | IGNORED_FIELDS  # shared options of a bulk request
 
 
 class QueueService:

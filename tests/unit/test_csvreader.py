@@ -209,8 +209,22 @@ def test_unclosed_quote_running_over_many_lines_is_fatal() -> None:
     )
 
 
-def test_unclosed_quote_at_end_of_file_keeps_the_text() -> None:
-    assert read(b'destination,note\n1,"open\n2,x\n') == [row(2, "1", note="open\n2,x")]
+def test_unclosed_quote_at_end_of_file_is_refused_not_swallowing_rows() -> None:
+    # A lenient reader would read "open\n2,x\n" as one field and lose row 3 silently.
+    with pytest.raises(BadRequest) as caught:
+        read(b'destination,note\n1,"open\n2,x\n')
+    assert caught.value.message == (
+        "csv: line 3: a quoted field is never closed (is a quote not closed?)"
+    )
+
+
+def test_text_after_a_closing_quote_is_a_row_error() -> None:
+    assert read(b'destination,note\n1,"ab"c\n2,x\n') == [
+        CsvRowError(
+            2, '1,"ab"c', 'text after a closing quote (write a quote inside a quoted field as "")'
+        ),
+        row(3, "2", note="x"),
+    ]
 
 
 # --- legacy headerless form -------------------------------------------------------------------
@@ -282,7 +296,9 @@ def test_legacy_form_is_recognised_by_a_phone_number_first(first: bytes) -> None
 
 def test_legacy_row_errors() -> None:
     data = (
+        b"6175551230,first,ok\n"
         b'6175551234,ref,{"a": 1, "b": 2}\n'
+        b"6175551233,ref,x,y\n"
         b",ref\n"
         b"6175551235," + b"r" * 256 + b"\n"
         b"\n"
@@ -290,16 +306,23 @@ def test_legacy_row_errors() -> None:
         b"6175551237,ok,ok\n"
     )
     assert read(data) == [
+        row(1, "6175551230", "first", call_parameter="ok"),
+        # strict CSV: the unquoted JSON's second quoted string has text after its closing quote
         CsvRowError(
-            1,
-            "6175551234",
+            2,
+            '6175551234,ref,{"a": 1, "b": 2}',
+            'text after a closing quote (write a quote inside a quoted field as "")',
+        ),
+        CsvRowError(
+            3,
+            "6175551233",
             "expected 1 to 3 fields (phone,message_reference,call_parameter), found 4; "
             "quote the call_parameter if it contains commas",
         ),
-        CsvRowError(2, ",ref", "destination is empty"),
-        CsvRowError(3, "6175551235", "message_reference is longer than 255 characters"),
-        CsvRowError(5, "6175551236", "field 3 contains a NUL character"),
-        row(6, "6175551237", "ok", call_parameter="ok"),
+        CsvRowError(4, ",ref", "destination is empty"),
+        CsvRowError(5, "6175551235", "message_reference is longer than 255 characters"),
+        CsvRowError(7, "6175551236", "field 3 contains a NUL character"),
+        row(8, "6175551237", "ok", call_parameter="ok"),
     ]
 
 

@@ -25,13 +25,23 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise BadRequest("body: is empty; send a JSON value")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except UnicodeDecodeError:
         raise BadRequest("body: is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise BadRequest(
             f"body: is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
         ) from None
+    except RecursionError:
+        raise BadRequest("body: JSON nested too deeply") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise BadRequest(f"body: JSON value out of range ({error})") from None
+    try:
+        # A \ud800 escape decodes to a lone surrogate, which no database can store.
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise BadRequest("body: contains an unpaired Unicode surrogate (\\ud800-\\udfff)") from None
+    return body
 
 
 async def read_form(request: Request) -> FormData:
@@ -65,7 +75,11 @@ async def read_fields(request: Request) -> dict[str, Any]:
             raise BadRequest("body: must be a JSON object")
         return body
     if kind in FORM_TYPES:
-        return form_fields(await read_form(request))
+        form = await read_form(request)
+        try:
+            return form_fields(form)
+        finally:
+            await form.close()
     if kind == "" and not (await request.body()):
         return {}
     raise UnsupportedMediaType(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -11,6 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 XML_MEDIA_TYPES = ("application/xml", "text/xml")
+# Characters XML 1.0 cannot carry (§2.2): control characters but tab, LF and CR; surrogates;
+# U+FFFE and U+FFFF. They are shown as U+FFFD so the document stays well-formed.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def wants_xml(request: Request) -> bool:
@@ -44,7 +48,7 @@ def _fill(element: ET.Element, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     else:
-        element.text = str(value)
+        element.text = _XML_INVALID.sub("\ufffd", str(value))
 
 
 def _tag(name: str) -> str:

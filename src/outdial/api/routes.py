@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -73,6 +73,9 @@ async def current_account(
 
 
 AccountDep = Annotated[Account, Depends(current_account)]
+MAX_ID = 2**63 - 1  # the largest database key
+AppId = Annotated[int, Path(ge=1, le=MAX_ID, description="application ID")]
+DepId = Annotated[int, Path(ge=1, le=MAX_ID, description="deployment ID")]
 router = APIRouter()
 DEPLOYMENT_PATH = "/api/apps/{application_id}/{deployment_id}"
 
@@ -92,7 +95,7 @@ async def _deployment(
     openapi_extra=schemas.body_schema(schemas.QueueRequest, ("application/json", *FORM_TYPES)),
 )
 async def queue_call(
-    request: Request, application_id: int, deployment_id: int, account: AccountDep
+    request: Request, application_id: AppId, deployment_id: DepId, account: AccountDep
 ) -> Response:
     svc = services(request)
     wait = svc.limiter.acquire(account.id)
@@ -128,7 +131,7 @@ async def queue_call(
     },
 )
 async def bulk_queue(
-    request: Request, application_id: int, deployment_id: int, account: AccountDep
+    request: Request, application_id: AppId, deployment_id: DepId, account: AccountDep
 ) -> Response:
     svc = services(request)
     deployment = await _deployment(request, account, application_id, deployment_id)
@@ -144,6 +147,9 @@ async def bulk_queue(
             upload = fields.pop("csv", None)
             if upload is None:
                 raise InvalidField("csv", "is required: attach the CSV file in field 'csv'")
+            misplaced = [k for k, v in fields.items() if isinstance(v, UploadFile)]
+            if misplaced:
+                raise InvalidField("csv", f"send the file in field 'csv', not {misplaced[0]!r}")
             if isinstance(upload, UploadFile):
                 stream: Any = upload.file
                 filename = upload.filename
@@ -194,7 +200,7 @@ async def get_batch(request: Request, batch_id: str, account: AccountDep) -> Res
     responses=schemas.ERROR_RESPONSES,
 )
 async def cancel_all(
-    request: Request, application_id: int, deployment_id: int, account: AccountDep
+    request: Request, application_id: AppId, deployment_id: DepId, account: AccountDep
 ) -> Response:
     deployment = await _deployment(request, account, application_id, deployment_id)
     await to_thread.run_sync(services(request).store.cancel_deployment, deployment)
@@ -246,8 +252,8 @@ def _enum_list(
 )
 async def list_calls(
     request: Request,
-    application_id: int,
-    deployment_id: int,
+    application_id: AppId,
+    deployment_id: DepId,
     account: AccountDep,
     group: Annotated[
         str | None, Query(pattern="^(pending|completed)$", description="pending or completed")

@@ -160,7 +160,8 @@ def _read_records(lines: _Lines) -> Iterator[CsvRow | CsvRowError]:
 def _records(lines: _Lines) -> Iterator[tuple[int, list[str] | CsvRowError]]:
     """Each record with the line it starts on; a record the parser rejects as a CsvRowError."""
     # skipinitialspace: `1617..., "Smith, J"` keeps its quoted comma; values are stripped anyway.
-    reader = csv.reader(lines, skipinitialspace=True)
+    # strict: an unclosed quote is an error, not a field that swallows the rest of the file.
+    reader = csv.reader(lines, skipinitialspace=True, strict=True)
     end = 0
     while True:
         start = end + 1
@@ -185,9 +186,14 @@ def _records(lines: _Lines) -> Iterator[tuple[int, list[str] | CsvRowError]]:
 
 
 def _describe(error: csv.Error) -> str:
-    if str(error).startswith(_FIELD_LIMIT_ERROR):
+    message = str(error)
+    if message.startswith(_FIELD_LIMIT_ERROR):
         return f"a field is longer than {MAX_FIELD_LENGTH} characters"
-    return f"unreadable CSV: {error}"
+    if message == "unexpected end of data":
+        return "a quoted field is never closed"
+    if message.startswith("',' expected after '\"'"):
+        return 'text after a closing quote (write a quote inside a quoted field as "")'
+    return f"unreadable CSV: {message}"
 
 
 def _is_blank(fields: list[str] | CsvRowError) -> bool:

@@ -2,8 +2,8 @@
 
 Reading the CSV is cheap; checking every number against libphonenumber's rules
 is not (about 25 µs a number). Large uploads are therefore cut into chunks that
-a process pool validates on every core, while the reader goes on and the store
-inserts the chunks already validated. Every number is still checked in full:
+a process pool validates on every core while the reader goes on; the store then
+inserts them all in one short transaction. Every number is still checked in full:
 speed comes from parallelism, never from checking less.
 """
 
@@ -80,7 +80,7 @@ def warm_up() -> None:
 class IngestStream:
     """An upload's valid calls, chunk by chunk in row order, then its rejected rows.
 
-    Iterate ``chunks()`` to the end (the store does, inside its transaction); after that
+    Iterate ``chunks()`` to the end (the store does, before its transaction); after that
     ``rejects`` (sorted by row) and ``total_rows`` are complete. A number seen in an earlier
     row is rejected as a duplicate: calling someone twice in one upload is rarely wanted.
     """

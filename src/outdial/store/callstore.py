@@ -192,11 +192,14 @@ class CallStore(StoreBase):
         source: str,
         filename: str | None = None,
     ) -> BatchReport:
-        """Insert a bulk request's calls as ``batch`` yields them, then its rejected rows.
+        """Insert a bulk request's calls and its rejected rows, in one transaction.
 
-        One transaction: either every row's outcome is recorded or none is (an error raised
-        by ``batch`` half-way, such as too many rows, rolls back what was inserted).
+        ``batch`` is run to its end (reading and validating every row) before the transaction
+        starts: on SQLite a write transaction holds the one write lock, and other requests
+        should wait for a short insert, not for a whole upload's validation. Either every
+        row's outcome is recorded or none is.
         """
+        chunks = list(batch.chunks())
         batch_id = str(uuid.uuid4())
         call_ids: list[str] = []
         with self._write() as conn:
@@ -216,7 +219,7 @@ class CallStore(StoreBase):
                 .returning(batches.c.id, batches.c.created_at)
             ).one()
             shared = self._shared_values(deployment, schedule, batch_pk.id)
-            for chunk in batch.chunks():
+            for chunk in chunks:
                 _insert_calls(conn, shared, chunk)
                 call_ids.extend(call[0] for call in chunk)
             for start in range(0, len(batch.rejects), INSERT_CHUNK):
