@@ -36,3 +36,6 @@ class Deployment:
     caller_id: str | None
     retry_on: frozenset[CalleeType]
     application_name: str = ""
+    trunk_id: int | None = None  # None: not bound to a trunk, so its calls are not dialed
+    ring_timeout: float = 30.0  # seconds
+    calling_hours: str | None = None  # "08:00-21:00" in the callee's local time

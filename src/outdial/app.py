@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from outdial.api.body import BodyLimit
 from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import Services, router
 from outdial.config import Settings
+from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.queueing import QueueService
 from outdial.store.store import Store
@@ -43,16 +45,32 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             for _ in range(settings.ingest_workers):
                 executor.submit(warm_up)
         ingestor = Ingestor(settings.default_region, executor, settings.max_bulk_rows)
+        dialer: Dialer | None = None
+        dialer_task: asyncio.Task[None] | None = None
+        if settings.dialer:
+            dialer = Dialer(
+                own_store, DialerSettings(lease=settings.lease, dial_log=settings.dial_log)
+            )
+            dialer_task = asyncio.create_task(dialer.run(), name="dialer")
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:  # called from request threads after calls are queued
+            if dialer is not None:
+                loop.call_soon_threadsafe(dialer.wake)
+
         app.state.services = Services(
             settings=settings,
             store=own_store,
-            queue=QueueService(own_store, ingestor, settings.default_region),
+            queue=QueueService(own_store, ingestor, settings.default_region, wake),
             limiter=RateLimiter(settings.queue_rate, settings.queue_burst),
         )
         log.info("outdial ready", extra={"database": own_store.engine.url.render_as_string()})
         try:
             yield
         finally:
+            if dialer is not None and dialer_task is not None:
+                dialer.stop()
+                await dialer_task
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
             if store is None:

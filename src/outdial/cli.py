@@ -14,6 +14,7 @@ from typing import Any
 
 from outdial import __version__
 from outdial.accounts import DEFAULT_CPS, DEFAULT_MAX_LINES
+from outdial.calls import DEFAULT_RETRY_ON, CalleeType
 from outdial.config import (
     MAX_UPLOAD_BYTES,
     QUEUE_BURST,
@@ -21,13 +22,16 @@ from outdial.config import (
     Settings,
     default_database_url,
 )
-from outdial.errors import OutdialError
+from outdial.errors import InvalidField, NotFound, OutdialError
 from outdial.store import db
 from outdial.store.store import Store
+from outdial.telephony.simulated import load_sim_config
+from outdial.telephony.trunk import DEFAULT_TRUNK_CPS, DEFAULT_TRUNK_LINES, TrunkKind
 
 DEMO_EMAIL = "demo@outdial.local"
 DEMO_PASSWORD = "demo-password"
 DEMO_CREDENTIALS = "demo-credentials.json"
+DEMO_TRUNK = "demo-simulated"
 _CALLER_ID = re.compile(r"\+?\d{2,15}")
 
 Handler = Callable[[argparse.Namespace], int]
@@ -131,6 +135,25 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _calling_hours(text: str) -> str:
+    from outdial.dispatch.hours import parse_calling_hours
+
+    try:
+        return str(parse_calling_hours(text))
+    except InvalidField as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
+
+
+def _retry_on(text: str) -> frozenset[CalleeType]:
+    types = set()
+    for part in text.split(","):
+        try:
+            types.add(CalleeType(part.strip()))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part.strip()!r} is not a callee type") from None
+    return frozenset(types)
+
+
 def _caller_id(text: str) -> str:
     if not _CALLER_ID.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} must be 2 to 15 digits, optionally after '+'")
@@ -140,12 +163,24 @@ def _caller_id(text: str) -> str:
 def cmd_deployment_create(args: argparse.Namespace) -> int:
     store = _open_store(args)
     try:
+        trunk_id = None
+        if args.trunk:
+            trunk = store.trunk_by_name(args.trunk)
+            if trunk is None:
+                raise NotFound(
+                    f"no trunk named {args.trunk!r} (create it with `outdial trunk create`)"
+                )
+            trunk_id = trunk.id
         dep = store.create_deployment(
             args.app,
             name=args.name,
             max_lines=args.max_lines,
             cps=args.cps,
             caller_id=args.caller_id,
+            trunk_id=trunk_id,
+            ring_timeout=args.ring_timeout,
+            calling_hours=args.calling_hours,
+            retry_on=args.retry_on,
         )
     finally:
         store.close()
@@ -157,7 +192,37 @@ def cmd_deployment_create(args: argparse.Namespace) -> int:
             "max_lines": dep.max_lines,
             "cps": dep.cps,
             "caller_id": dep.caller_id,
+            "trunk": args.trunk,
+            "ring_timeout": dep.ring_timeout,
+            "calling_hours": dep.calling_hours,
+            "retry_on": sorted(dep.retry_on),
             "queue_url": f"/api/apps/{dep.application_id}/{dep.id}/queue",
+        }
+    )
+    return 0
+
+
+def cmd_trunk_create(args: argparse.Namespace) -> int:
+    kind = TrunkKind(args.kind)
+    if kind is TrunkKind.SIMULATED:
+        config_text = Path(args.sim_config).read_text() if args.sim_config else "{}"
+        load_sim_config(config_text)  # refuse a bad file now, not at dial time
+    else:
+        raise OutdialError("sip trunks are not available yet; use --kind simulated")
+    store = _open_store(args)
+    try:
+        trunk = store.create_trunk(
+            args.name, kind, lines=args.lines, cps=args.cps, config=config_text
+        )
+    finally:
+        store.close()
+    _emit(
+        {
+            "trunk_id": trunk.id,
+            "name": trunk.name,
+            "kind": trunk.kind.value,
+            "lines": trunk.lines,
+            "cps": trunk.cps,
         }
     )
     return 0
@@ -181,6 +246,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         queue_rate=args.queue_rate,
         queue_burst=args.queue_burst,
         ingest_workers=args.ingest_workers,
+        dialer=not args.no_dialer,
+        lease=args.lease,
+        dial_log=Path(args.sim_dial_log) if args.sim_dial_log else None,
     )
 
 
@@ -199,6 +267,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return _serve(args)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Dial, without serving HTTP: one of several processes sharing a database."""
+    import asyncio
+    import signal
+
+    from outdial.dispatch.dialer import Dialer, DialerSettings
+
+    store = Store.open(args.database_url)
+
+    async def work() -> None:
+        dialer = Dialer(
+            store,
+            DialerSettings(
+                lease=args.lease,
+                dial_log=Path(args.sim_dial_log) if args.sim_dial_log else None,
+            ),
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, dialer.stop)
+        logging.getLogger("outdial").info("worker %s dialing", dialer.worker_id)
+        await dialer.run()
+
+    try:
+        asyncio.run(work())
+    finally:
+        store.close()
+    return 0
+
+
+DEMO_SIM_CONFIG = {
+    "seed": 1,
+    "rules": [
+        {
+            "match": ".",
+            "weights": {
+                "voice": 55,
+                "answeringmachine": 20,
+                "noanswer": 10,
+                "busy": 8,
+                "informationtone": 4,
+                "linefailure": 3,
+            },
+            "ring_s": 3.0,
+            "talk_s": 8.0,
+        }
+    ],
+}
+
+
 def ensure_demo(store: Store, credentials_file: Path) -> dict[str, Any]:
     """The demo account, application and deployment; credentials kept beside the database."""
     saved: dict[str, Any] = {}
@@ -211,12 +329,26 @@ def ensure_demo(store: Store, credentials_file: Path) -> dict[str, Any]:
         key = saved["developer_key"]
     else:
         key = store.reset_developer_key(DEMO_EMAIL)
+    trunk = store.trunk_by_name(DEMO_TRUNK) or store.create_trunk(
+        DEMO_TRUNK,
+        TrunkKind.SIMULATED,
+        lines=20,
+        cps=5.0,
+        config=json.dumps(DEMO_SIM_CONFIG),
+    )
     deployments = store.deployments_of(account)
     if deployments:
         deployment = deployments[0]
     else:
         app = store.create_application(DEMO_EMAIL, "Demo reminders")
-        deployment = store.create_deployment(app.id, name="Demo outbound", caller_id="+18005550100")
+        deployment = store.create_deployment(
+            app.id,
+            name="Demo outbound",
+            caller_id="+18005550100",
+            trunk_id=trunk.id,
+            max_lines=10,
+            cps=2.0,
+        )
     demo = {
         "email": DEMO_EMAIL,
         "password": DEMO_PASSWORD,
@@ -285,6 +417,19 @@ def _add_server(parser: argparse.ArgumentParser) -> None:
         "--ingest-workers", type=int, default=2, help="processes validating large uploads"
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--no-dialer", action="store_true", help="serve the API only; dial in `outdial worker`s"
+    )
+    _add_dialing(parser)
+
+
+def _add_dialing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lease", type=_positive_float, default=30.0, help="seconds a claimed call stays ours"
+    )
+    parser.add_argument(
+        "--sim-dial-log", help="append a JSON line per dial start and end to this file"
+    )
 
 
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -321,6 +466,22 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     _add_database(p)
     p.add_argument("--email", required=True, help="the account's e-mail")
 
+    p = command(commands, "worker", cmd_worker, "dial queued calls (no HTTP)")
+    _add_database(p)
+    _add_dialing(p)
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+    trunk = commands.add_parser("trunk", help="manage trunks").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    p = command(trunk, "create", cmd_trunk_create, "create a trunk to dial through")
+    _add_database(p)
+    p.add_argument("--name", required=True, help="trunk name, used by deployments")
+    p.add_argument("--kind", choices=[k.value for k in TrunkKind], required=True)
+    p.add_argument("--lines", type=_positive_int, default=DEFAULT_TRUNK_LINES, help="calls at once")
+    p.add_argument("--cps", type=_positive_float, default=DEFAULT_TRUNK_CPS, help="calls/s")
+    p.add_argument("--sim-config", help="JSON file of simulation rules (simulated trunks)")
+
     app = commands.add_parser("app", help="manage applications").add_subparsers(
         dest="action", required=True, parser_class=_Parser
     )
@@ -346,6 +507,22 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--cps", type=_positive_float, default=DEFAULT_CPS, help="calls started per second"
     )
     p.add_argument("--caller-id", type=_caller_id, help="default caller ID (digits)")
+    p.add_argument("--trunk", help="name of the trunk that places its calls")
+    p.add_argument(
+        "--ring-timeout",
+        type=_positive_float,
+        default=30.0,
+        help="seconds a call may ring (at least 15)",
+    )
+    p.add_argument(
+        "--calling-hours", type=_calling_hours, help="e.g. 08:00-21:00 in the callee's local time"
+    )
+    p.add_argument(
+        "--retry-on",
+        type=_retry_on,
+        default=DEFAULT_RETRY_ON,
+        help="comma-separated callee types to retry (default busy,noanswer,linefailure,unknown)",
+    )
     p = command(dep, "delete", cmd_deployment_delete, "delete a deployment")
     _add_database(p)
     p.add_argument("deployment_id", type=int)

@@ -29,3 +29,6 @@ class Settings:
     queue_burst: int = QUEUE_BURST
     max_bulk_rows: int = MAX_BULK_ROWS
     ingest_workers: int = 2  # processes validating large uploads; 0 validates in-process
+    dialer: bool = True  # run the dialer in this process
+    lease: float = 30.0  # seconds a claimed call stays ours without a heartbeat
+    dial_log: Path | None = None  # JSON lines per dial start and end (tests prove exactly-once)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
 from outdial.accounts import Deployment
@@ -26,10 +26,17 @@ BULK_FORM_FIELDS = SCHEDULE_FIELDS | IGNORED_FIELDS  # shared options of a bulk 
 
 
 class QueueService:
-    def __init__(self, store: Store, ingestor: Ingestor, region: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ingestor: Ingestor,
+        region: str,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
         self.store = store
         self.ingestor = ingestor
         self.region = region
+        self.on_queued = on_queued  # wakes the dialer
 
     def queue_one(self, deployment: Deployment, fields: Mapping[str, Any]) -> str:
         """Validate one call's fields (SPEC §3) and queue it; returns its call_id."""
@@ -53,6 +60,7 @@ class QueueService:
             None,
         )
         self.store.queue_calls(deployment, schedule, [call])
+        self.on_queued()
         return call.call_id
 
     def queue_csv(
@@ -81,9 +89,11 @@ class QueueService:
         else:
             raise BadRequest("body: must be a JSON list of calls or an object with 'calls'")
         schedule = self._schedule(options)
-        return self.store.queue_batch(
+        report = self.store.queue_batch(
             deployment, schedule, self.ingestor.from_items(items), source="json"
         )
+        self.on_queued()
+        return report
 
     def _schedule(self, options: Mapping[str, Any]) -> Schedule:
         check_known_fields(options, BULK_FORM_FIELDS)

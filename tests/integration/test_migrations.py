@@ -14,7 +14,7 @@ from outdial.store.store import Store
 from outdial.store.tables import metadata
 
 MakeDatabase = Callable[..., str]
-HEAD = "0001"
+HEAD = "0002"
 
 
 @pytest.fixture
@@ -110,14 +110,54 @@ def test_ensure_schema_refuses_a_database_at_another_revision(
     stamp(engine, revision)
     with pytest.raises(db.SchemaOutdated) as caught:
         db.ensure_schema(engine)
-    # Only one revision exists yet, so both are unknown to this outdial: a newer one made them.
-    # (An older, known revision is answered with "... this outdial needs HEAD: run
-    # `outdial migrate`" once a second migration exists.)
+    # Neither revision is one of this outdial's: a newer outdial made them.
     assert str(caught.value) == (
         f"the database is at schema {revision}, which this outdial does not know: "
         "it was migrated by a newer outdial; run that version"
     )
     assert db.current_revision(engine) == revision  # refused, not touched
+
+
+def test_ensure_schema_asks_for_a_migration_at_an_older_known_revision(
+    make_empty_database: MakeDatabase, engines: Callable[[str], Engine]
+) -> None:
+    engine = engines(make_empty_database())
+    db.migrate(engine)
+    stamp(engine, "0001")
+    with pytest.raises(db.SchemaOutdated) as caught:
+        db.ensure_schema(engine)
+    assert str(caught.value) == (
+        f"the database is at schema 0001, this outdial needs {HEAD}: run `outdial migrate`"
+    )
+
+
+def test_migrating_from_the_first_schema_keeps_queued_calls(
+    make_empty_database: MakeDatabase, engines: Callable[[str], Engine]
+) -> None:
+    from alembic import command
+
+    engine = engines(make_empty_database())
+    config = db._alembic_config(engine)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.commit()
+    store = Store(engine)
+    account, _ = store.create_account("old@example.com")
+    app = store.create_application(account.email, "old")
+    with engine.begin() as conn:  # a 0001 deployment row: none of the dialer's columns yet
+        conn.exec_driver_sql(
+            "INSERT INTO deployments (application_id, account_id, name, max_lines, cps, "
+            f"retry_on, created_at) VALUES ({app.id}, {account.id}, 'old', 3, 1.0, 'busy', 0)"
+        )
+    db.migrate(engine)
+    assert db.current_revision(engine) == HEAD
+    [deployment] = store.deployments_of(account)
+    assert (deployment.trunk_id, deployment.ring_timeout, deployment.calling_hours) == (
+        None,
+        30.0,
+        None,
+    )
 
 
 def test_store_open_creates_the_schema(

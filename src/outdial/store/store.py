@@ -13,19 +13,21 @@ from outdial.store.callstore import (
     BatchReport,
     CallQuery,
     CallRow,
-    CallStore,
     NewCall,
     Reject,
     new_call_id,
     new_call_ids,
 )
+from outdial.store.dispatchstore import Claim, DispatchStore, Held
 from outdial.store.tenants import TenantStore
 
 __all__ = [
     "BatchReport",
     "CallQuery",
     "CallRow",
+    "Claim",
     "Clock",
+    "Held",
     "NewCall",
     "Reject",
     "Store",
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 
-class Store(TenantStore, CallStore):
+class Store(TenantStore, DispatchStore):
     @classmethod
     def open(cls, database_url: str, clock: Clock = time.time) -> Store:
         """Connect, and create the schema if the database is empty."""

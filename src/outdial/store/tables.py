@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 # BIGINT primary keys on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid.
@@ -54,6 +55,19 @@ applications = Table(
     Column("deleted_at", Float, nullable=True),
 )
 
+trunks = Table(
+    "trunks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # "simulated" or "sip"
+    Column("lines", Integer, nullable=False),
+    Column("cps", Float, nullable=False),
+    Column("config", Text, nullable=False),  # JSON, per kind
+    Column("next_dial_at", Float, nullable=False),  # pacing state (GCRA), Unix seconds
+    Column("created_at", Float, nullable=False),
+)
+
 deployments = Table(
     "deployments",
     metadata,
@@ -67,6 +81,10 @@ deployments = Table(
     Column("retry_on", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("deleted_at", Float, nullable=True),
+    Column("trunk_id", Integer, ForeignKey("trunks.id"), nullable=True),
+    Column("ring_timeout", Float, nullable=False, server_default="30"),
+    Column("calling_hours", String(32), nullable=True),  # "08:00-21:00", callee's local time
+    Column("next_dial_at", Float, nullable=False, server_default="0"),  # pacing state (GCRA)
 )
 
 batches = Table(
@@ -124,8 +142,12 @@ calls = Table(
     Column("end_reason", String(200), nullable=True),
     Column("cancel_requested", Boolean, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("lease_owner", String(64), nullable=True),  # the worker dialing it
+    Column("lease_expires_at", Float, nullable=True),
     # Listing a deployment's calls by status, oldest first; the dialer's claim query too.
     Index("ix_calls_deployment_status", "deployment_id", "status", "id"),
+    # The lease reaper looks for calls in progress whose worker stopped renewing them.
+    Index("ix_calls_status_lease", "status", "lease_expires_at"),
 )
 
 call_events = Table(
@@ -153,4 +175,42 @@ attempts = Table(
     Column("callee_type", String(16), nullable=True),
     Column("duration", Float, nullable=True),
     Index("ix_attempts_call_number", "call_pk", "number", unique=True),
+    # At most one unfinished attempt per call: the database itself refuses to let a call be
+    # dialed twice at the same time, whatever a worker believes.
+    Index(
+        "ux_attempts_one_open_per_call",
+        "call_pk",
+        unique=True,
+        sqlite_where=text("ended_at IS NULL"),
+        postgresql_where=text("ended_at IS NULL"),
+    ),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("call_pk", BigId, ForeignKey("calls.id"), nullable=False, unique=True),  # once
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes signed and sent (JSON)
+    Column("state", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float, nullable=True),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("delivery_id", BigId, ForeignKey("webhook_deliveries.id"), nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Float, nullable=False),
 )

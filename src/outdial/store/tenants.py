@@ -14,6 +14,7 @@ from outdial.calls import DEFAULT_RETRY_ON, CalleeType
 from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
 from outdial.store.base import StoreBase
 from outdial.store.tables import accounts, applications, deployments
+from outdial.telephony.carrier import MIN_RING_TIMEOUT, RING_TIMEOUT
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -128,7 +129,14 @@ class TenantStore(StoreBase):
         cps: float = DEFAULT_CPS,
         caller_id: str | None = None,
         retry_on: frozenset[CalleeType] = DEFAULT_RETRY_ON,
+        trunk_id: int | None = None,
+        ring_timeout: float = RING_TIMEOUT,
+        calling_hours: str | None = None,
     ) -> Deployment:
+        if not ring_timeout >= MIN_RING_TIMEOUT:
+            raise InvalidField(
+                "ring_timeout", f"{ring_timeout:g} s is under the minimum of {MIN_RING_TIMEOUT:g} s"
+            )
         if max_lines < 1:
             raise InvalidField("max_lines", f"{max_lines} must be at least 1")
         if not cps > 0:
@@ -153,20 +161,15 @@ class TenantStore(StoreBase):
                     caller_id=caller_id,
                     retry_on=",".join(sorted(retry_on)),
                     created_at=self.clock(),
+                    trunk_id=trunk_id,
+                    ring_timeout=ring_timeout,
+                    calling_hours=calling_hours,
+                    next_dial_at=0.0,
                 )
                 .returning(deployments.c.id)
             ).scalar_one()
-        return Deployment(
-            dep_id,
-            application_id,
-            app.account_id,
-            name,
-            max_lines,
-            cps,
-            caller_id,
-            retry_on,
-            app.name,
-        )
+            row = conn.execute(select(deployments).where(deployments.c.id == dep_id)).one()
+        return _deployment(row, app.name)
 
     def delete_deployment(self, deployment_id: int) -> None:
         with self._write() as conn:
@@ -228,4 +231,7 @@ def _deployment(row: Row[Any], application_name: str) -> Deployment:
         row.caller_id,
         retry_on,
         application_name,
+        row.trunk_id,
+        row.ring_timeout,
+        row.calling_hours,
     )

@@ -1,0 +1,1 @@
+"""Dialing: the dialer loop, pacing, capacity, windows, retries."""

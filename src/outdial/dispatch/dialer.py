@@ -1,0 +1,302 @@
+"""The dialer: claims due calls, places them through carriers, records what happens.
+
+One ``Dialer`` runs per process (inside ``outdial serve`` or as ``outdial worker``). Its main
+loop claims calls when lines are free (woken at once by an enqueue in this process, by a call
+ending, or by the poll as a fallback) and runs each call as a task. Side tasks renew the leases
+of held calls (and hang up calls cancelled meanwhile), take over calls of workers that died,
+and close call windows. Every task is referenced and awaited; ``run`` returns after a graceful
+drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from outdial.calls import CalleeType
+from outdial.dispatch.hours_filter import hours_filter
+from outdial.dispatch.policy import AttemptResult
+from outdial.store.store import Claim, Store
+from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, Ringing
+from outdial.telephony.trunk import Trunk, build_carrier
+
+log = logging.getLogger(__name__)
+
+LEASE = 30.0  # seconds a claim stays ours without a heartbeat
+POLL = 0.5  # seconds between claim attempts when nothing wakes the loop
+MAX_CLAIM = 200  # calls claimed per pass
+EXPIRE_EVERY = 1.0  # seconds between closing expired call windows
+DRAIN_TIMEOUT = 10.0  # seconds a stopping dialer lets calls in progress finish
+
+
+@dataclass(frozen=True, slots=True)
+class DialerSettings:
+    lease: float = LEASE
+    poll: float = POLL
+    max_active: int = 10_000  # calls this process holds at once
+    dial_log: Path | None = None  # JSON lines, one when a dial starts and one when it ends
+    drain_timeout: float = DRAIN_TIMEOUT
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class DialLog:
+    """Appends ``{"call_id", "attempt", "phone_number", "started_at", "ended_at"}`` lines."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+
+    def write(self, claim: Claim, started_at: float, ended_at: float | None) -> None:
+        line = {
+            "call_id": claim.call_id,
+            "attempt": claim.attempt,
+            "phone_number": claim.phone_number,
+            "started_at": started_at,
+            "ended_at": ended_at,
+        }
+        self._file.write(json.dumps(line) + "\n")
+        self._file.flush()  # in the OS's hands: survives the process being killed
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Dialer:
+    def __init__(
+        self,
+        store: Store,
+        settings: DialerSettings | None = None,
+        *,
+        worker_id: str | None = None,
+        carrier_factory: Callable[[Trunk], Carrier] = build_carrier,
+    ) -> None:
+        self.store = store
+        self.settings = settings or DialerSettings()
+        self.worker_id = worker_id or new_worker_id()
+        self._carrier_factory = carrier_factory
+        self._carriers: dict[int, Carrier] = {}
+        self._broken_trunks: set[int] = set()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._calls: dict[int, asyncio.Task[None]] = {}
+        self._legs: dict[int, Leg] = {}
+        self._dial_log = DialLog(self.settings.dial_log) if self.settings.dial_log else None
+        self.takeovers = 0  # calls taken over from dead workers, for metrics
+        self.dialed = 0
+
+    @property
+    def active(self) -> int:
+        return len(self._calls)
+
+    def wake(self) -> None:
+        """Look for due calls now (after an enqueue, say)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Dial until ``stop()``, then drain: let calls finish, hang up what is left."""
+        side = [
+            asyncio.create_task(
+                self._every(self.settings.lease / 3, self._heartbeat), name="heartbeat"
+            ),
+            asyncio.create_task(
+                self._every(self.settings.lease / 3, self._reap), name="lease-reaper"
+            ),
+            asyncio.create_task(self._every(EXPIRE_EVERY, self._expire), name="window-closer"),
+        ]
+        try:
+            await self._claim_loop()
+        finally:
+            await self._drain()
+            for task in side:
+                task.cancel()
+            await asyncio.gather(*side, return_exceptions=True)
+            for carrier in self._carriers.values():
+                await carrier.close()
+            if self._dial_log:
+                self._dial_log.close()
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            free = self.settings.max_active - len(self._calls)
+            claims: Sequence[Claim] = []
+            if free > 0:
+                try:
+                    trunk_ids = await self._usable_trunks()
+                    if trunk_ids:
+                        claims = await asyncio.to_thread(
+                            self.store.claim,
+                            self.worker_id,
+                            lease=self.settings.lease,
+                            limit=min(free, MAX_CLAIM),
+                            hours=hours_filter,
+                            trunk_ids=trunk_ids,
+                        )
+                except Exception:
+                    log.exception("claiming calls failed; retrying")
+            for claim in claims:
+                task = asyncio.create_task(self._run_call(claim), name=f"call-{claim.call_id}")
+                self._calls[claim.call_pk] = task
+            if claims and len(claims) == min(free, MAX_CLAIM):
+                continue  # there may be more due right now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), await self._poll_delay(bool(claims)))
+
+    async def _poll_delay(self, claimed: bool) -> float:
+        if claimed:
+            return 0.05  # pacing may allow the next call soon
+        try:
+            due = await asyncio.to_thread(self.store.next_due_at)
+        except Exception:
+            return self.settings.poll
+        if due is None:
+            return self.settings.poll
+        return min(self.settings.poll, max(0.01, due - self.store.clock()))
+
+    async def _usable_trunks(self) -> list[int]:
+        """IDs of trunks whose carrier is built, building new ones as trunks appear."""
+        trunks = await asyncio.to_thread(self.store.all_trunks)
+        for trunk in trunks:
+            if trunk.id in self._carriers or trunk.id in self._broken_trunks:
+                continue
+            try:
+                self._carriers[trunk.id] = self._carrier_factory(trunk)
+            except Exception as error:
+                self._broken_trunks.add(trunk.id)
+                log.error("trunk %s cannot dial: %s", trunk.name, error)
+        return [t.id for t in trunks if t.id in self._carriers]
+
+    # -- one call ---------------------------------------------------------------------------
+
+    async def _run_call(self, claim: Claim) -> None:
+        started = self.store.clock()
+        try:
+            if self._dial_log:
+                self._dial_log.write(claim, started, None)
+            self.dialed += 1
+            result = await self._place(claim)
+            await asyncio.to_thread(self.store.finish_attempt, claim, self.worker_id, result)
+        except Exception:
+            log.exception("call %s failed in the dialer", claim.call_id)
+        finally:
+            if self._dial_log:
+                self._dial_log.write(claim, started, self.store.clock())
+            self._legs.pop(claim.call_pk, None)
+            self._calls.pop(claim.call_pk, None)
+            self._wake.set()  # a line is free
+
+    async def _place(self, claim: Claim) -> AttemptResult:
+        request = DialRequest(
+            call_id=claim.call_id,
+            attempt=claim.attempt,
+            phone_number=claim.phone_number,
+            caller_id=claim.caller_id,
+            postd=claim.postd,
+            ring_timeout=claim.ring_timeout,
+        )
+        leg = self._carriers[claim.trunk_id].dial(request)
+        self._legs[claim.call_pk] = leg
+        answered: Answered | None = None
+        hangup_cause: list[str] = []
+
+        async def ring_timer() -> None:
+            await asyncio.sleep(claim.ring_timeout)
+            hangup_cause.append("ring timeout")
+            await leg.hangup("canceled: ring timeout")
+
+        timer = asyncio.create_task(ring_timer(), name=f"ring-timer-{claim.call_id}")
+        try:
+            async for event in leg.events():
+                if isinstance(event, Ringing):
+                    await asyncio.to_thread(self.store.record_ringing, claim, self.worker_id)
+                elif isinstance(event, Answered):
+                    timer.cancel()
+                    answered = event
+                    held = await asyncio.to_thread(self.store.record_answer, claim, self.worker_id)
+                    if not held:
+                        await leg.hangup("lease lost")
+                    elif claim.postd:
+                        await leg.send_dtmf(claim.postd)
+                elif isinstance(event, Ended):
+                    return _result(event, answered, hangup_cause)
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+        return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
+
+    # -- side tasks -------------------------------------------------------------------------
+
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:
+                log.exception("dialer side task failed; it runs again in %.1f s", seconds)
+
+    async def _heartbeat(self) -> None:
+        held = await asyncio.to_thread(self.store.heartbeat, self.worker_id, self.settings.lease)
+        for call in held:
+            leg = self._legs.get(call.call_pk)
+            if call.cancel_requested and leg is not None:
+                await leg.hangup("canceled")
+
+    async def _reap(self) -> None:
+        taken = await asyncio.to_thread(self.store.reap_expired_leases)
+        if taken:
+            self.takeovers += taken
+            log.warning("took over %d calls whose worker stopped renewing its lease", taken)
+            self._wake.set()
+
+    async def _expire(self) -> None:
+        await asyncio.to_thread(self.store.expire_windows)
+
+    async def _drain(self) -> None:
+        if not self._calls:
+            return
+        log.info("draining %d calls in progress", len(self._calls))
+        _, pending = await asyncio.wait(
+            list(self._calls.values()), timeout=self.settings.drain_timeout
+        )
+        for pk in list(self._legs):
+            await self._legs[pk].hangup("outdial is stopping")
+        if pending:
+            await asyncio.wait(pending, timeout=5.0)
+        for task in list(self._calls.values()):
+            task.cancel()
+        await asyncio.gather(*self._calls.values(), return_exceptions=True)
+
+
+def _result(event: Ended, answered: Answered | None, hangup_cause: list[str]) -> AttemptResult:
+    """Map a leg's end to an attempt result (SPEC §6)."""
+    if answered is not None:
+        return AttemptResult(
+            True, answered.callee_type or CalleeType.UNKNOWN, event.cause, event.sip_code
+        )
+    if event.callee_type is not None:
+        return AttemptResult(False, event.callee_type, event.cause, event.sip_code)
+    if hangup_cause == ["ring timeout"]:
+        return AttemptResult(False, CalleeType.NOANSWER, "no answer before the ring timeout")
+    return AttemptResult(False, CalleeType.UNKNOWN, event.cause or "hung up before answer")
+
+
+__all__ = ["DialLog", "Dialer", "DialerSettings", "new_worker_id"]

@@ -1,0 +1,535 @@
+"""The dialer's side of the store: trunks, claims, call progress, leases, expiry, webhooks.
+
+Every change a dialer makes is a guarded statement: it names the status (and the lease owner)
+it expects, so a worker that lost its lease, or a call cancelled at the same moment, changes
+nothing. The partial unique index ``ux_attempts_one_open_per_call`` makes a second open attempt
+of one call impossible, not just unlikely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from outdial.calls import CalleeType, CallEvent, CallStatus, cancel_outcome
+from outdial.dispatch.pacing import advance, allowance, share
+from outdial.dispatch.policy import AttemptResult, Decision, after_attempt
+from outdial.errors import Conflict, InvalidField
+from outdial.store.callstore import CallStore, _call_select
+from outdial.store.tables import (
+    attempts,
+    calls,
+    deployments,
+    trunks,
+    webhook_deliveries,
+)
+from outdial.telephony.trunk import Trunk, TrunkKind
+
+ACTIVE = (CallStatus.DIALING.value, CallStatus.CONNECTED.value)
+CANDIDATE_FACTOR = 4  # candidates read per free line, so calling hours can skip some
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A call this worker now holds the lease on, with what it needs to dial it."""
+
+    call_pk: int
+    call_id: str
+    deployment_id: int
+    trunk_id: int
+    attempt: int
+    phone_number: str
+    caller_id: str | None
+    postd: str | None
+    ring_timeout: float
+
+
+# Decides, per (call_pk, phone_number), whether calling hours allow dialing now; returns the
+# pks that may be dialed and, for the others, when to look again (None: never in range).
+HoursFilter = Callable[[str, Sequence[tuple[int, str]], float], tuple[list[int], dict[int, float]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A call a worker holds: its state, for the heartbeat."""
+
+    call_pk: int
+    cancel_requested: bool
+
+
+class DispatchStore(CallStore):
+    # -- trunks -----------------------------------------------------------------------------
+
+    def create_trunk(
+        self, name: str, kind: TrunkKind, *, lines: int, cps: float, config: str
+    ) -> Trunk:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidField("name", "must be 1 to 100 characters")
+        if lines < 1:
+            raise InvalidField("lines", f"{lines} must be at least 1")
+        if not cps > 0:
+            raise InvalidField("cps", f"{cps} must be more than 0")
+        try:
+            with self._write() as conn:
+                trunk_id = conn.execute(
+                    insert(trunks)
+                    .values(
+                        name=name,
+                        kind=kind.value,
+                        lines=lines,
+                        cps=cps,
+                        config=config,
+                        next_dial_at=0.0,
+                        created_at=self.clock(),
+                    )
+                    .returning(trunks.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            raise Conflict(f"a trunk named {name!r} already exists") from None
+        return Trunk(trunk_id, name, kind, lines, cps, config)
+
+    def trunk_by_name(self, name: str) -> Trunk | None:
+        with self._read() as conn:
+            row = conn.execute(select(trunks).where(trunks.c.name == name.strip())).first()
+        return _trunk(row) if row else None
+
+    def all_trunks(self) -> list[Trunk]:
+        with self._read() as conn:
+            rows = conn.execute(select(trunks).order_by(trunks.c.id)).all()
+        return [_trunk(row) for row in rows]
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def claim(
+        self,
+        worker: str,
+        *,
+        lease: float,
+        limit: int,
+        hours: HoursFilter,
+        trunk_ids: Sequence[int] | None = None,
+    ) -> list[Claim]:
+        """Claim due calls this worker may dial now, within every line and rate limit.
+
+        One transaction: it locks the trunks and deployments it decides for (PostgreSQL
+        ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` holds the whole database), counts the lines
+        in use, applies pacing and the fair share between deployments of a trunk, then moves
+        the oldest due calls of each deployment to ``dialing`` and opens their attempts.
+        """
+        now = self.clock()
+        claimed: list[Claim] = []
+        with self._write() as conn:
+            trunk_query = select(trunks).order_by(trunks.c.id).with_for_update()
+            if trunk_ids is not None:
+                trunk_query = trunk_query.where(trunks.c.id.in_(trunk_ids))
+            trunk_rows = conn.execute(trunk_query).all()
+            if not trunk_rows:
+                return []
+            due = (
+                select(calls.c.id)
+                .where(
+                    calls.c.deployment_id == deployments.c.id,
+                    calls.c.status == CallStatus.QUEUED.value,
+                    calls.c.next_attempt_at <= now,
+                )
+                .exists()
+            )
+            dep_rows = conn.execute(
+                select(deployments)
+                .where(
+                    deployments.c.trunk_id.in_([t.id for t in trunk_rows]),
+                    deployments.c.deleted_at.is_(None),
+                    due,
+                )
+                .order_by(deployments.c.next_dial_at, deployments.c.id)
+                .with_for_update()
+            ).all()
+            if not dep_rows:
+                return []
+            in_use: dict[int, int] = dict(
+                conn.execute(
+                    select(calls.c.deployment_id, func.count())
+                    .where(calls.c.status.in_(ACTIVE))
+                    .group_by(calls.c.deployment_id)
+                ).all()
+            )
+            by_trunk: dict[int, list[Any]] = {}
+            for dep in dep_rows:
+                by_trunk.setdefault(dep.trunk_id, []).append(dep)
+            trunk_in_use: dict[int, int] = dict(
+                conn.execute(
+                    select(deployments.c.trunk_id, func.count())
+                    .select_from(calls.join(deployments, deployments.c.id == calls.c.deployment_id))
+                    .where(calls.c.status.in_(ACTIVE))
+                    .group_by(deployments.c.trunk_id)
+                ).all()
+            )
+            for trunk in trunk_rows:
+                deps = by_trunk.get(trunk.id, [])
+                if not deps:
+                    continue
+                trunk_free = min(
+                    trunk.lines - trunk_in_use.get(trunk.id, 0),
+                    allowance(trunk.next_dial_at, trunk.cps, now),
+                    limit - len(claimed),
+                )
+                if trunk_free <= 0:
+                    continue
+                wants = [
+                    (
+                        dep.id,
+                        min(
+                            dep.max_lines - in_use.get(dep.id, 0),
+                            allowance(dep.next_dial_at, dep.cps, now),
+                        ),
+                    )
+                    for dep in deps
+                ]
+                grants = share(trunk_free, wants)
+                started_on_trunk = 0
+                for dep in deps:
+                    grant = grants.get(dep.id, 0)
+                    if grant <= 0:
+                        continue
+                    got = self._claim_for(conn, dep, trunk.id, grant, worker, lease, now, hours)
+                    claimed.extend(got)
+                    started_on_trunk += len(got)
+                    if got:
+                        conn.execute(
+                            update(deployments)
+                            .where(deployments.c.id == dep.id)
+                            .values(next_dial_at=advance(dep.next_dial_at, dep.cps, now, len(got)))
+                        )
+                if started_on_trunk:
+                    conn.execute(
+                        update(trunks)
+                        .where(trunks.c.id == trunk.id)
+                        .values(
+                            next_dial_at=advance(
+                                trunk.next_dial_at, trunk.cps, now, started_on_trunk
+                            )
+                        )
+                    )
+        return claimed
+
+    def _claim_for(
+        self,
+        conn: Connection,
+        dep: Any,
+        trunk_id: int,
+        grant: int,
+        worker: str,
+        lease: float,
+        now: float,
+        hours: HoursFilter,
+    ) -> list[Claim]:
+        candidates = conn.execute(
+            select(calls.c.id, calls.c.phone_number)
+            .where(
+                calls.c.deployment_id == dep.id,
+                calls.c.status == CallStatus.QUEUED.value,
+                calls.c.next_attempt_at <= now,
+                calls.c.cancel_requested.is_(False),
+                or_(calls.c.end_at.is_(None), calls.c.end_at > now),
+            )
+            .order_by(calls.c.id)
+            .limit(grant * CANDIDATE_FACTOR if dep.calling_hours else grant)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not candidates:
+            return []
+        if dep.calling_hours:
+            allowed, later = hours(
+                dep.calling_hours, [(c.id, c.phone_number) for c in candidates], now
+            )
+            for pk, at in later.items():
+                conn.execute(
+                    update(calls)
+                    .where(calls.c.id == pk, calls.c.status == CallStatus.QUEUED.value)
+                    .values(next_attempt_at=at, updated_at=now)
+                )
+            ids = allowed[:grant]
+        else:
+            ids = [c.id for c in candidates]
+        if not ids:
+            return []
+        rows = conn.execute(
+            update(calls)
+            .where(calls.c.id.in_(ids), calls.c.status == CallStatus.QUEUED.value)
+            .values(
+                status=CallStatus.DIALING.value,
+                attempts=calls.c.attempts + 1,
+                last_attempt_at=now,
+                lease_owner=worker,
+                lease_expires_at=now + lease,
+                updated_at=now,
+            )
+            .returning(
+                calls.c.id,
+                calls.c.call_id,
+                calls.c.attempts,
+                calls.c.phone_number,
+                calls.c.ani,
+                calls.c.postd,
+            )
+        ).all()
+        rows = sorted(rows, key=lambda r: r.id)
+        conn.execute(
+            insert(attempts),
+            [{"call_pk": r.id, "number": r.attempts, "started_at": now} for r in rows],
+        )
+        self._add_events(conn, [r.id for r in rows], CallEvent.DIALING, now, None)
+        return [
+            Claim(
+                call_pk=r.id,
+                call_id=r.call_id,
+                deployment_id=dep.id,
+                trunk_id=trunk_id,
+                attempt=r.attempts,
+                phone_number=r.phone_number,
+                caller_id=r.ani or dep.caller_id,
+                postd=r.postd,
+                ring_timeout=dep.ring_timeout,
+            )
+            for r in rows
+        ]
+
+    # -- progress ---------------------------------------------------------------------------
+
+    def record_ringing(self, claim: Claim, worker: str) -> None:
+        now = self.clock()
+        with self._write() as conn:
+            if _held(conn, claim, worker, (CallStatus.DIALING.value,)):
+                self._add_events(conn, [claim.call_pk], CallEvent.RINGING, now, None)
+
+    def record_answer(self, claim: Claim, worker: str) -> bool:
+        """dialing -> connected; False if this worker no longer holds the call."""
+        now = self.clock()
+        with self._write() as conn:
+            changed = conn.execute(
+                update(calls)
+                .where(
+                    calls.c.id == claim.call_pk,
+                    calls.c.status == CallStatus.DIALING.value,
+                    calls.c.lease_owner == worker,
+                )
+                .values(status=CallStatus.CONNECTED.value, updated_at=now)
+            ).rowcount
+            if not changed:
+                return False
+            conn.execute(
+                update(attempts)
+                .where(attempts.c.call_pk == claim.call_pk, attempts.c.number == claim.attempt)
+                .values(answered_at=now)
+            )
+            self._add_events(conn, [claim.call_pk], CallEvent.CONNECTED, now, None)
+        return True
+
+    def finish_attempt(self, claim: Claim, worker: str, result: AttemptResult) -> Decision | None:
+        """Close the attempt and move the call on (retry or final); None if no longer held."""
+        now = self.clock()
+        with self._write() as conn:
+            row = conn.execute(
+                select(calls, deployments.c.retry_on)
+                .join(deployments, deployments.c.id == calls.c.deployment_id)
+                .where(
+                    calls.c.id == claim.call_pk,
+                    calls.c.status.in_(ACTIVE),
+                    calls.c.lease_owner == worker,
+                )
+                .with_for_update(of=calls)
+            ).first()
+            if row is None:
+                return None
+            return self._close(conn, row, claim.attempt, result, now)
+
+    def _close(
+        self, conn: Connection, row: Any, attempt: int, result: AttemptResult, now: float
+    ) -> Decision:
+        """Apply an attempt's result to a call row already read (and locked) in ``conn``."""
+        retry_on = frozenset(CalleeType(t) for t in row.retry_on.split(",") if t)
+        decision = after_attempt(
+            result,
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+            reattempt_wait=row.reattempt_wait,
+            end_at=row.end_at,
+            retry_on=retry_on,
+            cancel_requested=row.cancel_requested,
+            now=now,
+        )
+        attempt_row = conn.execute(
+            select(attempts.c.answered_at).where(
+                attempts.c.call_pk == row.id, attempts.c.number == attempt
+            )
+        ).first()
+        answered_at = attempt_row.answered_at if attempt_row else None
+        talk = None if answered_at is None else max(0.0, now - answered_at)
+        conn.execute(
+            update(attempts)
+            .where(attempts.c.call_pk == row.id, attempts.c.number == attempt)
+            .values(
+                ended_at=now,
+                sip_code=result.sip_code,
+                cause=result.cause[:200],
+                callee_type=decision.callee_type.value,
+                duration=talk,
+            )
+        )
+        conn.execute(
+            update(calls)
+            .where(calls.c.id == row.id)
+            .values(
+                status=decision.status.value,
+                callee_type=decision.callee_type.value,
+                next_attempt_at=decision.next_attempt_at or row.next_attempt_at,
+                duration=talk if result.answered else row.duration,
+                end_reason=decision.end_reason or row.end_reason,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+        )
+        self._add_events(conn, [row.id], CallEvent.DISCONNECTED, now, result.cause[:200])
+        for event in decision.events:
+            self._add_events(conn, [row.id], event, now, decision.end_reason)
+        if decision.status is not CallStatus.QUEUED:
+            self._enqueue_result(conn, row.id, now)
+        return decision
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def heartbeat(self, worker: str, lease: float) -> list[Held]:
+        """Extend this worker's leases; returns what it holds (with cancel requests)."""
+        now = self.clock()
+        with self._write() as conn:
+            conn.execute(
+                update(calls)
+                .where(calls.c.lease_owner == worker, calls.c.status.in_(ACTIVE))
+                .values(lease_expires_at=now + lease)
+            )
+            rows = conn.execute(
+                select(calls.c.id, calls.c.cancel_requested).where(
+                    calls.c.lease_owner == worker, calls.c.status.in_(ACTIVE)
+                )
+            ).all()
+        return [Held(r.id, r.cancel_requested) for r in rows]
+
+    def reap_expired_leases(self) -> int:
+        """Close the attempts of calls whose worker stopped renewing its lease (it died).
+
+        A call that was ringing counts as a line failure (and is retried per policy); one that
+        was connected had been answered, so it completes. Returns how many were taken over.
+        """
+        now = self.clock()
+        with self._write() as conn:
+            rows = conn.execute(
+                select(calls, deployments.c.retry_on)
+                .join(deployments, deployments.c.id == calls.c.deployment_id)
+                .where(calls.c.status.in_(ACTIVE), calls.c.lease_expires_at < now)
+                .with_for_update(of=calls, skip_locked=True)
+            ).all()
+            for row in rows:
+                connected = row.status == CallStatus.CONNECTED.value
+                result = AttemptResult(
+                    answered=connected,
+                    callee_type=CalleeType.UNKNOWN if connected else CalleeType.LINEFAILURE,
+                    cause="worker lost: its lease expired",
+                )
+                self._close(conn, row, row.attempts, result, now)
+        return len(rows)
+
+    # -- windows ----------------------------------------------------------------------------
+
+    def expire_windows(self) -> int:
+        """Queued calls whose end_timestamp has passed become final (SPEC §2)."""
+        now = self.clock()
+        with self._write() as conn:
+            rows = conn.execute(
+                select(calls.c.id, calls.c.attempts, calls.c.callee_type)
+                .where(
+                    calls.c.status == CallStatus.QUEUED.value,
+                    calls.c.end_at.is_not(None),
+                    calls.c.end_at <= now,
+                )
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                last = CalleeType(row.callee_type) if row.callee_type else None
+                status, callee = cancel_outcome(row.attempts, last)
+                changed = conn.execute(
+                    update(calls)
+                    .where(calls.c.id == row.id, calls.c.status == CallStatus.QUEUED.value)
+                    .values(
+                        status=status.value,
+                        callee_type=callee.value,
+                        end_reason="the call window closed",
+                        updated_at=now,
+                    )
+                ).rowcount
+                if changed:
+                    self._add_events(conn, [row.id], CallEvent.EXPIRED, now, None)
+                    self._enqueue_result(conn, row.id, now)
+        return len(rows)
+
+    def next_due_at(self) -> float | None:
+        """When the earliest queued call of a deployment with a trunk becomes due."""
+        with self._read() as conn:
+            value: float | None = conn.execute(
+                select(func.min(calls.c.next_attempt_at))
+                .select_from(calls.join(deployments, deployments.c.id == calls.c.deployment_id))
+                .where(
+                    calls.c.status == CallStatus.QUEUED.value,
+                    deployments.c.trunk_id.is_not(None),
+                )
+            ).scalar()
+        return value
+
+    # -- result callbacks -------------------------------------------------------------------
+
+    def _enqueue_result(self, conn: Connection, call_pk: int, now: float) -> None:
+        """Queue the result callback of a call that just became final, if it has a result_url."""
+        row = conn.execute(_call_select().where(calls.c.id == call_pk)).one()
+        if not row.result_url:
+            return
+        body = json.dumps(self._call_with_history(conn, row).details(), separators=(",", ":"))
+        conn.execute(
+            insert(webhook_deliveries).values(
+                call_pk=call_pk,
+                account_id=row.account_id,
+                url=row.result_url,
+                body=body,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+
+def _held(conn: Connection, claim: Claim, worker: str, statuses: tuple[str, ...]) -> bool:
+    return (
+        conn.execute(
+            select(calls.c.id).where(
+                and_(
+                    calls.c.id == claim.call_pk,
+                    calls.c.lease_owner == worker,
+                    calls.c.status.in_(statuses),
+                )
+            )
+        ).first()
+        is not None
+    )
+
+
+def _trunk(row: Any) -> Trunk:
+    return Trunk(row.id, row.name, TrunkKind(row.kind), row.lines, row.cps, row.config)
+
+
+__all__ = ["Claim", "DispatchStore", "Held", "HoursFilter"]

@@ -1,0 +1,1 @@
+"""Carriers: how outdial places calls (simulated here; SIP in telephony.sip)."""

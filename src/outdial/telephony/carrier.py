@@ -1,0 +1,83 @@
+"""The Carrier interface: originate a call, follow its progress, hang it up.
+
+A carrier turns a ``DialRequest`` into a ``Leg``. The leg reports, in order, zero or more
+``Ringing`` events, at most one ``Answered``, and exactly one ``Ended``; then its event stream
+stops. ``hangup`` may be called at any time (it cancels a ringing call and ends an answered
+one); the leg still reports its ``Ended`` event afterwards.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from outdial.calls import CalleeType
+
+RING_TIMEOUT = 30.0  # seconds a call may ring before it counts as noanswer (SPEC §6)
+MIN_RING_TIMEOUT = 15.0  # seconds; shorter ring timeouts hang up on people reaching the phone
+
+
+@dataclass(frozen=True, slots=True)
+class DialRequest:
+    call_id: str
+    attempt: int
+    phone_number: str  # E.164
+    caller_id: str | None  # digits, from ;ani= or the deployment
+    postd: str | None  # DTMF to send after answer
+    ring_timeout: float  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Ringing:
+    early_media: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    # What answered, when the carrier knows it: the simulated carrier knows what it simulates.
+    # Detection (SPEC §7) decides for real carriers; None means "not known yet".
+    callee_type: CalleeType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The end of a leg. ``callee_type`` is set for calls that were never answered."""
+
+    callee_type: CalleeType | None
+    cause: str  # "486 Busy Here", "callee hung up", "canceled: ring timeout", ...
+    sip_code: int | None = None
+    local: bool = False  # we hung up (or cancelled), not the far end
+
+
+LegEvent = Ringing | Answered | Ended
+
+
+class Leg(abc.ABC):
+    """One outgoing call attempt."""
+
+    def __init__(self, request: DialRequest) -> None:
+        self.request = request
+
+    @abc.abstractmethod
+    def events(self) -> AsyncIterator[LegEvent]:
+        """Ringing*, Answered?, Ended; then the iterator stops."""
+
+    @abc.abstractmethod
+    async def hangup(self, cause: str) -> None:
+        """Cancel a ringing call or end an answered one; harmless once ended."""
+
+    @abc.abstractmethod
+    async def send_dtmf(self, digits: str) -> None:
+        """Send DTMF digits (RFC 4733 on SIP) on an answered call."""
+
+
+class Carrier(abc.ABC):
+    """A way of placing calls: a SIP trunk, or the built-in simulation."""
+
+    @abc.abstractmethod
+    def dial(self, request: DialRequest) -> Leg:
+        """Start placing a call; progress arrives through the leg's events."""
+
+    async def close(self) -> None:  # noqa: B027 - carriers without resources need nothing
+        """Release sockets and tasks."""

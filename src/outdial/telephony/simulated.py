@@ -1,0 +1,214 @@
+"""The simulated carrier: calls with no network, for demos and load tests.
+
+Outcomes follow rules matched against the E.164 number; the first rule that matches wins::
+
+    {"seed": 1,
+     "rules": [{"match": "^\\\\+1617555", "outcome": "busy", "ring_s": 2.0},
+               {"match": ".*", "weights": {"voice": 6, "answeringmachine": 3, "noanswer": 1},
+                "ring_s": 4.0, "talk_s": 20.0}]}
+
+A rule gives either one ``outcome`` or ``weights`` over outcomes (drawn with a generator seeded
+by ``seed``, the call ID and the attempt number, so a run is repeatable). Outcomes are callee
+types (SPEC §2): answered ones (voice, answeringmachine, fax, unknown) ring for ``ring_s`` and
+then talk for ``talk_s`` before the callee hangs up; busy, informationtone and linefailure end
+with the SIP response a real carrier would send; noanswer rings until the dialer's ring timeout
+(or ``ring_s``, then 480). Numbers no rule matches are answered by a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from outdial.calls import ANSWERED_CALLEE_TYPES, CalleeType
+from outdial.errors import InvalidField
+from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, LegEvent, Ringing
+
+DEFAULT_RING = 2.0  # seconds a simulated phone rings before it is answered
+DEFAULT_TALK = 10.0  # seconds a simulated callee stays on the line
+LINE_FAILURE_DELAY = 0.2  # seconds before a simulated network failure is reported
+
+# What a real carrier answers for each unanswered outcome (SPEC §6 maps them back).
+SIP_RESULT: Mapping[CalleeType, tuple[int, str]] = {
+    CalleeType.BUSY: (486, "486 Busy Here"),
+    CalleeType.NOANSWER: (480, "480 Temporarily Unavailable"),
+    CalleeType.INFORMATIONTONE: (404, "404 Not Found"),
+    CalleeType.LINEFAILURE: (503, "503 Service Unavailable"),
+}
+OUTCOMES = frozenset(ANSWERED_CALLEE_TYPES | SIP_RESULT.keys())
+
+
+@dataclass(frozen=True, slots=True)
+class SimRule:
+    pattern: re.Pattern[str]
+    weights: tuple[tuple[CalleeType, float], ...]  # one entry when the outcome is fixed
+    ring_s: float | None = None  # None: DEFAULT_RING, or ring until timeout for noanswer
+    talk_s: float = DEFAULT_TALK
+
+    def outcome(self, rng: random.Random) -> CalleeType:
+        if len(self.weights) == 1:
+            return self.weights[0][0]
+        types = [t for t, _ in self.weights]
+        return rng.choices(types, weights=[w for _, w in self.weights])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    seed: int = 0
+    rules: tuple[SimRule, ...] = field(default_factory=tuple)
+
+    def rule_for(self, phone_number: str) -> SimRule:
+        for rule in self.rules:
+            if rule.pattern.search(phone_number):
+                return rule
+        return SimRule(re.compile(""), ((CalleeType.VOICE, 1.0),))
+
+
+def _number(where: str, value: Any, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= minimum:
+        raise InvalidField("sim_config", f"{where} must be a number >= {minimum:g}")
+    return float(value)
+
+
+def _outcome(where: str, value: Any) -> CalleeType:
+    try:
+        outcome = CalleeType(value)
+    except ValueError:
+        outcome = None
+    if outcome not in OUTCOMES:
+        allowed = ", ".join(sorted(t.value for t in OUTCOMES))
+        raise InvalidField("sim_config", f"{where}: {value!r} is not an outcome ({allowed})")
+    assert outcome is not None
+    return outcome
+
+
+def parse_sim_config(data: Any) -> SimConfig:
+    """Validate a simulated trunk's configuration (parsed JSON); errors name the rule."""
+    if not isinstance(data, dict):
+        raise InvalidField("sim_config", "must be a JSON object with 'rules'")
+    unknown = set(data) - {"seed", "rules"}
+    if unknown:
+        raise InvalidField(
+            "sim_config", f"unknown key {sorted(unknown)[0]!r} (allowed: rules, seed)"
+        )
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidField("sim_config", "seed must be an integer")
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise InvalidField("sim_config", "rules must be a list")
+    rules = []
+    for index, raw in enumerate(raw_rules, start=1):
+        where = f"rule {index}"
+        if not isinstance(raw, dict):
+            raise InvalidField("sim_config", f"{where} must be an object")
+        unknown = set(raw) - {"match", "outcome", "weights", "ring_s", "talk_s"}
+        if unknown:
+            raise InvalidField("sim_config", f"{where}: unknown key {sorted(unknown)[0]!r}")
+        try:
+            pattern = re.compile(str(raw.get("match", "")))
+        except re.error as error:
+            raise InvalidField("sim_config", f"{where}: bad match pattern ({error})") from None
+        if ("outcome" in raw) == ("weights" in raw):
+            raise InvalidField("sim_config", f"{where}: give either 'outcome' or 'weights'")
+        if "outcome" in raw:
+            weights: tuple[tuple[CalleeType, float], ...] = (
+                (_outcome(where, raw["outcome"]), 1.0),
+            )
+        else:
+            table = raw["weights"]
+            if not isinstance(table, dict) or not table:
+                raise InvalidField("sim_config", f"{where}: weights must be a non-empty object")
+            weights = tuple(
+                (_outcome(where, name), _number(f"{where}: weight of {name}", w))
+                for name, w in table.items()
+            )
+            if not sum(w for _, w in weights) > 0:
+                raise InvalidField("sim_config", f"{where}: weights must not all be 0")
+        ring = raw.get("ring_s")
+        rules.append(
+            SimRule(
+                pattern,
+                weights,
+                None if ring is None else _number(f"{where}: ring_s", ring),
+                _number(f"{where}: talk_s", raw.get("talk_s", DEFAULT_TALK)),
+            )
+        )
+    return SimConfig(seed, tuple(rules))
+
+
+def load_sim_config(text: str) -> SimConfig:
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise InvalidField("sim_config", f"is not valid JSON ({error})") from None
+    return parse_sim_config(data)
+
+
+class SimulatedLeg(Leg):
+    def __init__(self, request: DialRequest, outcome: CalleeType, rule: SimRule) -> None:
+        super().__init__(request)
+        self.outcome = outcome
+        self.rule = rule
+        self._hangup = asyncio.Event()
+        self._cause = ""
+        self.dtmf_sent: list[str] = []
+
+    async def _wait(self, seconds: float | None) -> bool:
+        """Sleep ``seconds`` (None: until hung up); True if we were hung up meanwhile."""
+        if self._hangup.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._hangup.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def events(self) -> AsyncIterator[LegEvent]:
+        outcome = self.outcome
+        if outcome is CalleeType.LINEFAILURE:
+            if await self._wait(LINE_FAILURE_DELAY):
+                yield Ended(None, self._cause, local=True)
+                return
+            code, reason = SIP_RESULT[outcome]
+            yield Ended(outcome, reason, code)
+            return
+        yield Ringing(early_media=outcome is CalleeType.INFORMATIONTONE)
+        ring = self.rule.ring_s
+        if ring is None:
+            ring = None if outcome is CalleeType.NOANSWER else DEFAULT_RING
+        if await self._wait(ring):
+            yield Ended(None, self._cause, local=True)
+            return
+        if outcome in SIP_RESULT:
+            code, reason = SIP_RESULT[outcome]
+            yield Ended(outcome, reason, code)
+            return
+        yield Answered(outcome)
+        if await self._wait(self.rule.talk_s):
+            yield Ended(None, self._cause, local=True)
+            return
+        yield Ended(None, "callee hung up")
+
+    async def hangup(self, cause: str) -> None:
+        if not self._hangup.is_set():
+            self._cause = cause
+            self._hangup.set()
+
+    async def send_dtmf(self, digits: str) -> None:
+        self.dtmf_sent.append(digits)
+
+
+class SimulatedCarrier(Carrier):
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+
+    def dial(self, request: DialRequest) -> SimulatedLeg:
+        rule = self.config.rule_for(request.phone_number)
+        rng = random.Random(f"{self.config.seed}:{request.call_id}:{request.attempt}")
+        return SimulatedLeg(request, rule.outcome(rng), rule)
