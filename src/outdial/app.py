@@ -19,6 +19,7 @@ from outdial.api.routes import Services, router
 from outdial.config import Settings
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.ingest.pipeline import Ingestor, warm_up
+from outdial.metrics import registry_for
 from outdial.queueing import QueueService
 from outdial.store.store import Store
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             store=own_store,
             queue=QueueService(own_store, ingestor, settings.default_region, wake),
             limiter=RateLimiter(settings.queue_rate, settings.queue_burst),
+            metrics=registry_for(own_store, dialer),
         )
         log.info("outdial ready", extra={"database": own_store.engine.url.render_as_string()})
         try:

@@ -339,6 +339,8 @@ def ensure_demo(store: Store, credentials_file: Path) -> dict[str, Any]:
     deployments = store.deployments_of(account)
     if deployments:
         deployment = deployments[0]
+        if deployment.trunk_id is None:  # made by an outdial that could not dial yet
+            store.set_deployment_trunk(deployment.id, trunk.id)
     else:
         app = store.create_application(DEMO_EMAIL, "Demo reminders")
         deployment = store.create_deployment(

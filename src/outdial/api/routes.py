@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from prometheus_client import CollectorRegistry
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
@@ -32,6 +33,8 @@ from outdial.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from outdial.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from outdial.metrics import render as render_metrics
 from outdial.queueing import QueueService
 from outdial.store.store import BatchReport, CallQuery, Store
 
@@ -47,6 +50,7 @@ class Services:
     store: Store
     queue: QueueService
     limiter: RateLimiter
+    metrics: CollectorRegistry
 
 
 def services(request: Request) -> Services:
@@ -308,6 +312,13 @@ async def list_calls(
             "total": total,
         },
     )
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    registry = services(request).metrics
+    body = await to_thread.run_sync(render_metrics, registry)
+    return Response(body, media_type=METRICS_CONTENT_TYPE)
 
 
 @router.get("/healthz", summary="Liveness and database check", include_in_schema=True)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from outdial.calls import CalleeType, CallEvent, CallStatus, cancel_outcome
+from outdial.calls import FINAL_STATUSES, CalleeType, CallEvent, CallStatus, cancel_outcome
 from outdial.dispatch.pacing import advance, allowance, share
 from outdial.dispatch.policy import AttemptResult, Decision, after_attempt
 from outdial.errors import Conflict, InvalidField
@@ -52,6 +52,13 @@ class Claim:
 # Decides, per (call_pk, phone_number), whether calling hours allow dialing now; returns the
 # pks that may be dialed and, for the others, when to look again (None: never in range).
 HoursFilter = Callable[[str, Sequence[tuple[int, str]], float], tuple[list[int], dict[int, float]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    calls_by_status: dict[tuple[int, str], int]  # (deployment_id, status) -> calls
+    lines_in_use: dict[str, int]  # trunk name -> calls dialing or connected
+    outcomes: dict[tuple[str, str], int]  # (final status, callee type) -> calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +498,40 @@ class DispatchStore(CallStore):
             ).scalar()
         return value
 
+    # -- figures ----------------------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        """Counts for /metrics: calls by deployment and status, lines in use, outcomes."""
+        with self._read() as conn:
+            by_status = conn.execute(
+                select(calls.c.deployment_id, calls.c.status, func.count()).group_by(
+                    calls.c.deployment_id, calls.c.status
+                )
+            ).all()
+            lines = conn.execute(
+                select(trunks.c.name, func.count(calls.c.id))
+                .select_from(
+                    trunks.join(deployments, deployments.c.trunk_id == trunks.c.id).join(
+                        calls,
+                        and_(calls.c.deployment_id == deployments.c.id, calls.c.status.in_(ACTIVE)),
+                    )
+                )
+                .group_by(trunks.c.name)
+            ).all()
+            outcomes = conn.execute(
+                select(calls.c.status, calls.c.callee_type, func.count())
+                .where(calls.c.status.in_([s.value for s in FINAL_STATUSES]))
+                .group_by(calls.c.status, calls.c.callee_type)
+            ).all()
+            trunk_names = conn.execute(select(trunks.c.name)).scalars().all()
+        in_use = {name: 0 for name in trunk_names}
+        in_use.update({name: count for name, count in lines})
+        return Stats(
+            calls_by_status={(d, s): n for d, s, n in by_status},
+            lines_in_use=in_use,
+            outcomes={(s, t or ""): n for s, t, n in outcomes},
+        )
+
     # -- result callbacks -------------------------------------------------------------------
 
     def _enqueue_result(self, conn: Connection, call_pk: int, now: float) -> None:
@@ -532,4 +573,4 @@ def _trunk(row: Any) -> Trunk:
     return Trunk(row.id, row.name, TrunkKind(row.kind), row.lines, row.cps, row.config)
 
 
-__all__ = ["Claim", "DispatchStore", "Held", "HoursFilter"]
+__all__ = ["Claim", "DispatchStore", "Held", "HoursFilter", "Stats"]

@@ -171,6 +171,17 @@ class TenantStore(StoreBase):
             row = conn.execute(select(deployments).where(deployments.c.id == dep_id)).one()
         return _deployment(row, app.name)
 
+    def set_deployment_trunk(self, deployment_id: int, trunk_id: int | None) -> None:
+        """Bind a deployment to the trunk that places its calls (None: stop dialing it)."""
+        with self._write() as conn:
+            changed = conn.execute(
+                update(deployments)
+                .where(deployments.c.id == deployment_id, deployments.c.deleted_at.is_(None))
+                .values(trunk_id=trunk_id)
+            ).rowcount
+        if not changed:
+            raise NotFound(f"deployment {deployment_id} not found or deleted")
+
     def delete_deployment(self, deployment_id: int) -> None:
         with self._write() as conn:
             result = conn.execute(
