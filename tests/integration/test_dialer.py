@@ -357,3 +357,34 @@ def test_deployments_without_a_trunk_keep_their_calls_queued(live: Store, tenant
     [call_id] = queue(live, dep, ["+16175550101"])
     run_dialers(live, lambda: False, timeout=1.0)
     assert live.get_call(tenant, call_id).status is CallStatus.QUEUED
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_calls_queued_by_another_process_wake_the_dialer(
+    database_url: str, live: Store, tenant: Account
+) -> None:
+    dep = make_dep(live, tenant, make_trunk(live, "sim", RULES))
+    other = Store(db.make_engine(database_url))  # as the API process would queue them
+    queued: list[str] = []
+
+    async def main() -> None:
+        dialer = Dialer(live, DialerSettings(poll=60.0), worker_id="listener")
+        task = asyncio.create_task(dialer.run())
+        await asyncio.sleep(1.0)  # the dialer found nothing and sleeps for its 60 s poll
+        queued.extend(await asyncio.to_thread(queue, other, dep, ["+16175550101"]))
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            call = await asyncio.to_thread(live.get_call, tenant, queued[0])
+            if call.status in FINAL:
+                break
+            await asyncio.sleep(0.05)
+        dialer.stop()
+        await task
+
+    try:
+        asyncio.run(main())
+    finally:
+        other.close()
+    # dialed long before the 60 s poll: NOTIFY woke it
+    assert live.get_call(tenant, queued[0]).status is CallStatus.COMPLETED

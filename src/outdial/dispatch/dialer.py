@@ -25,6 +25,7 @@ from typing import IO
 from outdial.calls import CalleeType
 from outdial.dispatch.hours_filter import hours_filter
 from outdial.dispatch.policy import AttemptResult
+from outdial.dispatch.wakeup import listen
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, Ringing
 from outdial.telephony.trunk import Trunk, build_carrier
@@ -119,6 +120,8 @@ class Dialer:
             ),
             asyncio.create_task(self._every(EXPIRE_EVERY, self._expire), name="window-closer"),
         ]
+        if self.store.engine.dialect.name == "postgresql":
+            side.append(asyncio.create_task(listen(self.store.engine, self.wake), name="listener"))
         try:
             await self._claim_loop()
         finally:

@@ -153,6 +153,12 @@ def new_call_ids(count: int) -> list[str]:
     return ids
 
 
+def _notify_queued(conn: Connection) -> None:
+    """Wake dialers in other processes once this transaction commits (PostgreSQL only)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("NOTIFY outdial_queue")
+
+
 def new_call_id() -> str:
     return new_call_ids(1)[0]
 
@@ -181,6 +187,7 @@ class CallStore(StoreBase):
             return self.queue_batch(deployment, schedule, batch, source=source, filename=filename)
         with self._write() as conn:
             _insert_calls(conn, self._shared_values(deployment, schedule, None), new_calls)
+            _notify_queued(conn)
         return None
 
     def queue_batch(
@@ -235,6 +242,7 @@ class CallStore(StoreBase):
                         for r in batch.rejects[start : start + INSERT_CHUNK]
                     ],
                 )
+            _notify_queued(conn)
             conn.execute(
                 update(batches)
                 .where(batches.c.id == batch_pk.id)
