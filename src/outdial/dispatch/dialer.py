@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from outdial.calls import CalleeType
 from outdial.dispatch.hours_filter import hours_filter
@@ -37,6 +37,11 @@ POLL = 0.5  # seconds between claim attempts when nothing wakes the loop
 MAX_CLAIM = 200  # calls claimed per pass
 EXPIRE_EVERY = 1.0  # seconds between closing expired call windows
 DRAIN_TIMEOUT = 10.0  # seconds a stopping dialer lets calls in progress finish
+DB_RETRIES = 8  # tries of a store call that records a call's progress
+DB_RETRY_FIRST = 0.1  # seconds before the first retry, doubling
+DB_RETRY_MAX = 3.0  # seconds between retries at most
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +200,20 @@ class Dialer:
             if self._dial_log:
                 self._dial_log.write(claim, started, None)
             self.dialed += 1
-            result = await self._place(claim)
-            await asyncio.to_thread(self.store.finish_attempt, claim, self.worker_id, result)
+            try:
+                result = await self._place(claim)
+            except Exception as error:
+                log.exception("call %s failed in the dialer", claim.call_id)
+                leg = self._legs.get(claim.call_pk)
+                if leg is not None:
+                    with contextlib.suppress(Exception):
+                        await leg.hangup("dialer error")
+                result = AttemptResult(False, CalleeType.LINEFAILURE, f"dialer error: {error}")
+            await self._with_retries(self.store.finish_attempt, claim, self.worker_id, result)
         except Exception:
-            log.exception("call %s failed in the dialer", claim.call_id)
+            # The database stayed unreachable: stop renewing the lease (the finally below
+            # forgets the call), so the reaper closes the attempt once the database is back.
+            log.exception("could not record the end of call %s", claim.call_id)
         finally:
             if self._dial_log:
                 self._dial_log.write(claim, started, self.store.clock())
@@ -229,11 +244,14 @@ class Dialer:
         try:
             async for event in leg.events():
                 if isinstance(event, Ringing):
-                    await asyncio.to_thread(self.store.record_ringing, claim, self.worker_id)
+                    try:
+                        await asyncio.to_thread(self.store.record_ringing, claim, self.worker_id)
+                    except Exception:  # an event lost is better than a call dropped
+                        log.warning("could not record ringing of %s", claim.call_id)
                 elif isinstance(event, Answered):
                     timer.cancel()
                     answered = event
-                    held = await asyncio.to_thread(self.store.record_answer, claim, self.worker_id)
+                    held = await self._with_retries(self.store.record_answer, claim, self.worker_id)
                     if not held:
                         await leg.hangup("lease lost")
                     elif claim.postd:
@@ -246,6 +264,18 @@ class Dialer:
                 await timer
         return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
 
+    async def _with_retries(self, job: Callable[..., T], *args: Any) -> T:
+        """Run a store call in a thread, retrying while the database is unreachable."""
+        delay = DB_RETRY_FIRST
+        for _ in range(DB_RETRIES - 1):
+            try:
+                return await asyncio.to_thread(job, *args)
+            except Exception as error:
+                log.warning("database call %s failed (%s); retrying", job.__name__, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, DB_RETRY_MAX)
+        return await asyncio.to_thread(job, *args)
+
     # -- side tasks -------------------------------------------------------------------------
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
@@ -257,7 +287,9 @@ class Dialer:
                 log.exception("dialer side task failed; it runs again in %.1f s", seconds)
 
     async def _heartbeat(self) -> None:
-        held = await asyncio.to_thread(self.store.heartbeat, self.worker_id, self.settings.lease)
+        held = await asyncio.to_thread(
+            self.store.heartbeat, self.worker_id, self.settings.lease, list(self._calls)
+        )
         for call in held:
             leg = self._legs.get(call.call_pk)
             if call.cancel_requested and leg is not None:

@@ -412,20 +412,21 @@ class DispatchStore(CallStore):
 
     # -- leases -----------------------------------------------------------------------------
 
-    def heartbeat(self, worker: str, lease: float) -> list[Held]:
-        """Extend this worker's leases; returns what it holds (with cancel requests)."""
+    def heartbeat(self, worker: str, lease: float, call_pks: Sequence[int]) -> list[Held]:
+        """Extend the leases of the calls this worker is really placing; returns their state.
+
+        Only ``call_pks`` are renewed: a call the worker lost track of (its task failed) must
+        be left to expire, so that the reaper closes it instead of it staying dialing forever.
+        """
+        if not call_pks:
+            return []
         now = self.clock()
+        ours = and_(
+            calls.c.id.in_(call_pks), calls.c.lease_owner == worker, calls.c.status.in_(ACTIVE)
+        )
         with self._write() as conn:
-            conn.execute(
-                update(calls)
-                .where(calls.c.lease_owner == worker, calls.c.status.in_(ACTIVE))
-                .values(lease_expires_at=now + lease)
-            )
-            rows = conn.execute(
-                select(calls.c.id, calls.c.cancel_requested).where(
-                    calls.c.lease_owner == worker, calls.c.status.in_(ACTIVE)
-                )
-            ).all()
+            conn.execute(update(calls).where(ours).values(lease_expires_at=now + lease))
+            rows = conn.execute(select(calls.c.id, calls.c.cancel_requested).where(ours)).all()
         return [Held(r.id, r.cancel_requested) for r in rows]
 
     def reap_expired_leases(self) -> int:
