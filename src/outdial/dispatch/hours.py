@@ -194,33 +194,43 @@ def is_open(hours: CallingHours, zones: Sequence[str], now: datetime) -> bool:
 
 
 def next_open(hours: CallingHours, zones: Sequence[str], now: datetime) -> datetime | None:
-    """The earliest instant at or after ``now`` at which ``is_open`` holds, in UTC.
+    """The earliest instant at or after ``now`` at which ``is_open`` holds.
 
-    ``None`` when there is none within ``NEXT_OPEN_HORIZON``: the zones are too far apart for
-    the window to hold in all of them at once, or no zone is known and the window is not the
-    whole day. Exact to the microsecond: the answer is ``now`` or the opening instant of some
-    zone's window, found by intersecting each zone's windows, not by stepping through time.
+    That is ``now`` itself when the window is open, else a UTC datetime: returning ``now`` as
+    given keeps ``next_open(...) == now`` true even for a ``now`` in a skipped or repeated local
+    hour, which PEP 495 makes unequal to any datetime in another zone. ``None`` when there is
+    none within ``NEXT_OPEN_HORIZON``: the zones are too far apart for the window to hold in all
+    of them at once, or no zone is known and the window is not the whole day.
+
+    Exact to the microsecond: the answer is ``now`` or the opening instant of some zone's
+    window, found by intersecting each zone's windows, not by stepping through time.
     """
     instant = _utc(now)
     names = _names(zones)
     if not names:
-        return instant if _whole_day(hours) else None
+        return now if _whole_day(hours) else None
     limit = instant + NEXT_OPEN_HORIZON
     common = _spans(hours, names[0], instant, limit)
     for name in names[1:]:
         common = _intersect(common, _spans(hours, name, instant, limit))
     for opens, closes in common:
         if closes > instant:
-            earliest = max(opens, instant)
-            return earliest if earliest <= limit else None
+            if opens <= instant:
+                return now
+            return opens if opens <= limit else None
     return None
 
 
 def _spans(hours: CallingHours, name: str, first: datetime, last: datetime) -> list[_Span]:
     """The windows in zone ``name`` of every local day that can overlap ``[first, last]``,
-    merged into sorted, disjoint UTC spans."""
+    merged into sorted, disjoint UTC spans.
+
+    A clock change can push a window past midnight into the neighbouring local day (America/Nuuk
+    skips 23:00-00:00, St. John's used to go back from 00:01 to 23:01), never further: hence the
+    days on either side.
+    """
     zone = _zone(name)
-    day = first.astimezone(zone).date() - timedelta(days=2)
+    day = first.astimezone(zone).date() - timedelta(days=1)
     final = last.astimezone(zone).date() + timedelta(days=1)
     raw: list[_Span] = []
     while day <= final:
