@@ -18,6 +18,7 @@ from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import Services, router
 from outdial.config import Settings
 from outdial.dispatch.dialer import Dialer, DialerSettings
+from outdial.dispatch.webhooks import WebhookSender
 from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.metrics import registry_for
 from outdial.queueing import QueueService
@@ -48,11 +49,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         ingestor = Ingestor(settings.default_region, executor, settings.max_bulk_rows)
         dialer: Dialer | None = None
         dialer_task: asyncio.Task[None] | None = None
+        sender: WebhookSender | None = None
+        sender_task: asyncio.Task[None] | None = None
         if settings.dialer:
             dialer = Dialer(
                 own_store, DialerSettings(lease=settings.lease, dial_log=settings.dial_log)
             )
             dialer_task = asyncio.create_task(dialer.run(), name="dialer")
+            sender = WebhookSender(own_store, worker_id=dialer.worker_id)
+            sender_task = asyncio.create_task(sender.run(), name="webhook-sender")
         loop = asyncio.get_running_loop()
 
         def wake() -> None:  # called from request threads after calls are queued
@@ -73,6 +78,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             if dialer is not None and dialer_task is not None:
                 dialer.stop()
                 await dialer_task
+            if sender is not None and sender_task is not None:
+                sender.stop()
+                await sender_task
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
             if store is None:

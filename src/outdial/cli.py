@@ -273,6 +273,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from outdial.dispatch.dialer import Dialer, DialerSettings
+    from outdial.dispatch.webhooks import WebhookSender
 
     store = Store.open(args.database_url)
 
@@ -284,11 +285,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 dial_log=Path(args.sim_dial_log) if args.sim_dial_log else None,
             ),
         )
+        sender = WebhookSender(store, worker_id=dialer.worker_id)
+
+        def stop() -> None:
+            dialer.stop()
+            sender.stop()
+
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, dialer.stop)
+            loop.add_signal_handler(signum, stop)
         logging.getLogger("outdial").info("worker %s dialing", dialer.worker_id)
-        await dialer.run()
+        await asyncio.gather(
+            asyncio.create_task(dialer.run(), name="dialer"),
+            asyncio.create_task(sender.run(), name="webhook-sender"),
+        )
 
     try:
         asyncio.run(work())

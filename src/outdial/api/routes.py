@@ -222,6 +222,17 @@ async def get_call(request: Request, call_id: str, account: AccountDep) -> Respo
     return render(request, {"call_details": call.details()})
 
 
+@router.get(
+    "/api/outbound/{call_id}/callbacks",
+    summary="A call's result callbacks and every try, with response codes",
+    responses=schemas.ERROR_RESPONSES,
+)
+async def call_callbacks(request: Request, call_id: str, account: AccountDep) -> Response:
+    store = services(request).store
+    found = await to_thread.run_sync(store.deliveries_for_call, account, call_id)
+    return render(request, {"callbacks": [delivery.details() for delivery in found]})
+
+
 @router.delete(
     "/api/outbound/{call_id}",
     status_code=202,

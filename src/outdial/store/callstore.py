@@ -34,6 +34,7 @@ from outdial.store.tables import (
     call_events,
     calls,
     deployments,
+    webhook_deliveries,
 )
 
 INSERT_CHUNK = 10_000  # rows per executemany; bounds the memory of one statement
@@ -449,6 +450,19 @@ class CallStore(StoreBase):
             .returning(calls.c.id)
         ).scalars()
         self._add_events(conn, changed, CallEvent.CANCELED, now, reason)
+        for start in range(0, len(changed), INSERT_CHUNK):
+            with_callback = (
+                conn.execute(
+                    select(calls.c.id).where(
+                        calls.c.id.in_(changed[start : start + INSERT_CHUNK]),
+                        calls.c.result_url.is_not(None),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for call_pk in with_callback:
+                self._enqueue_result(conn, call_pk, now)
         return len(changed)
 
     def _request_hangup(self, conn: Connection, where: Any, now: float, reason: str) -> int:
@@ -467,6 +481,30 @@ class CallStore(StoreBase):
         )
         self._add_events(conn, changed, CallEvent.CANCELED, now, reason)
         return len(changed)
+
+    # -- result callbacks -------------------------------------------------------------------
+
+    def _enqueue_result(self, conn: Connection, call_pk: int, now: float) -> None:
+        """Queue the result callback of a call that just became final, if it has a result_url.
+
+        In the transaction that made it final: the callback is sent once, whatever crashes.
+        """
+        row = conn.execute(_call_select().where(calls.c.id == call_pk)).one()
+        if not row.result_url:
+            return
+        body = json.dumps(self._call_with_history(conn, row).details(), separators=(",", ":"))
+        conn.execute(
+            insert(webhook_deliveries).values(
+                call_pk=call_pk,
+                account_id=row.account_id,
+                url=row.result_url,
+                body=body,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
 
     @staticmethod
     def _add_events(

@@ -8,7 +8,6 @@ of one call impossible, not just unlikely.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,13 +19,12 @@ from outdial.calls import FINAL_STATUSES, CalleeType, CallEvent, CallStatus, can
 from outdial.dispatch.pacing import advance, allowance, share
 from outdial.dispatch.policy import AttemptResult, Decision, after_attempt
 from outdial.errors import Conflict, InvalidField
-from outdial.store.callstore import CallStore, _call_select
+from outdial.store.callstore import CallStore
 from outdial.store.tables import (
     attempts,
     calls,
     deployments,
     trunks,
-    webhook_deliveries,
 )
 from outdial.telephony.trunk import Trunk, TrunkKind
 
@@ -531,27 +529,6 @@ class DispatchStore(CallStore):
             calls_by_status={(d, s): n for d, s, n in by_status},
             lines_in_use=in_use,
             outcomes={(s, t or ""): n for s, t, n in outcomes},
-        )
-
-    # -- result callbacks -------------------------------------------------------------------
-
-    def _enqueue_result(self, conn: Connection, call_pk: int, now: float) -> None:
-        """Queue the result callback of a call that just became final, if it has a result_url."""
-        row = conn.execute(_call_select().where(calls.c.id == call_pk)).one()
-        if not row.result_url:
-            return
-        body = json.dumps(self._call_with_history(conn, row).details(), separators=(",", ":"))
-        conn.execute(
-            insert(webhook_deliveries).values(
-                call_pk=call_pk,
-                account_id=row.account_id,
-                url=row.result_url,
-                body=body,
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
         )
 
 

@@ -20,6 +20,13 @@ from outdial.store.callstore import (
 )
 from outdial.store.dispatchstore import Claim, DispatchStore, Held
 from outdial.store.tenants import TenantStore
+from outdial.store.webhookstore import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    DeliveryView,
+    WebhookStore,
+)
 
 __all__ = [
     "BatchReport",
@@ -27,17 +34,22 @@ __all__ = [
     "CallRow",
     "Claim",
     "Clock",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryState",
+    "DeliveryView",
     "Held",
     "NewCall",
     "Reject",
     "Store",
     "StoreBase",
+    "WebhookStore",
     "new_call_id",
     "new_call_ids",
 ]
 
 
-class Store(TenantStore, DispatchStore):
+class Store(TenantStore, DispatchStore, WebhookStore):
     @classmethod
     def open(cls, database_url: str, clock: Clock = time.time) -> Store:
         """Connect, and create the schema if the database is empty."""

@@ -79,6 +79,7 @@ def make_client(database_url: str, store: Store) -> Iterator[Callable[..., TestC
         def make(**overrides: Any) -> TestClient:
             options: dict[str, Any] = {
                 "ingest_workers": 0,
+                "dialer": False,  # these tests are about the API; the dialer has its own
                 "queue_rate": GENEROUS_RATE,
                 "queue_burst": GENEROUS_BURST,
             }

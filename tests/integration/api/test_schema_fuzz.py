@@ -37,6 +37,7 @@ OPERATIONS = [
     ("GET", "/api/apps/{application_id}/{deployment_id}/calls"),
     ("GET", "/api/outbound/{call_id}"),
     ("DELETE", "/api/outbound/{call_id}"),
+    ("GET", "/api/outbound/{call_id}/callbacks"),
     ("GET", "/api/batches/{batch_id}"),
     ("GET", "/healthz"),
 ]
