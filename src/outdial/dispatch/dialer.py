@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ POLL = 0.5  # seconds between claim attempts when nothing wakes the loop
 MAX_CLAIM = 200  # calls claimed per pass
 EXPIRE_EVERY = 1.0  # seconds between closing expired call windows
 DRAIN_TIMEOUT = 10.0  # seconds a stopping dialer lets calls in progress finish
+FENCE_FRACTION = 2 / 3  # of the lease: hang up if not renewed by then (the reaper waits longer)
 DB_RETRIES = 8  # tries of a store call that records a call's progress
 DB_RETRY_FIRST = 0.1  # seconds before the first retry, doubling
 DB_RETRY_MAX = 3.0  # seconds between retries at most
@@ -96,8 +98,10 @@ class Dialer:
         self._broken_trunks: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._calls: dict[int, asyncio.Task[None]] = {}
-        self._legs: dict[int, Leg] = {}
+        # Keyed by (call_pk, attempt): one dial each, even if this process claims the call again.
+        self._calls: dict[tuple[int, int], asyncio.Task[None]] = {}
+        self._legs: dict[tuple[int, int], Leg] = {}
+        self._renewed: dict[tuple[int, int], float] = {}  # monotonic time the lease was renewed
         self._dial_log = DialLog(self.settings.dial_log) if self.settings.dial_log else None
         self.takeovers = 0  # calls taken over from dead workers, for metrics
         self.dialed = 0
@@ -124,6 +128,7 @@ class Dialer:
                 self._every(self.settings.lease / 3, self._reap), name="lease-reaper"
             ),
             asyncio.create_task(self._every(EXPIRE_EVERY, self._expire), name="window-closer"),
+            asyncio.create_task(self._every(self.settings.lease / 6, self._fence), name="fence"),
         ]
         if self.store.engine.dialect.name == "postgresql":
             side.append(asyncio.create_task(listen(self.store.engine, self.wake), name="listener"))
@@ -162,7 +167,8 @@ class Dialer:
                     log.exception("claiming calls failed; retrying")
             for claim in claims:
                 task = asyncio.create_task(self._run_call(claim), name=f"call-{claim.call_id}")
-                self._calls[claim.call_pk] = task
+                self._calls[(claim.call_pk, claim.attempt)] = task
+                self._renewed[(claim.call_pk, claim.attempt)] = time.monotonic()
             if claims and len(claims) == min(free, MAX_CLAIM):
                 continue  # there may be more due right now
             with contextlib.suppress(TimeoutError):
@@ -196,6 +202,14 @@ class Dialer:
 
     async def _run_call(self, claim: Claim) -> None:
         started = self.store.clock()
+        logged_end = False
+
+        def log_end() -> None:  # when the leg is over, before its result is stored
+            nonlocal logged_end
+            if self._dial_log and not logged_end:
+                self._dial_log.write(claim, started, self.store.clock())
+            logged_end = True
+
         try:
             if self._dial_log:
                 self._dial_log.write(claim, started, None)
@@ -204,21 +218,23 @@ class Dialer:
                 result = await self._place(claim)
             except Exception as error:
                 log.exception("call %s failed in the dialer", claim.call_id)
-                leg = self._legs.get(claim.call_pk)
+                leg = self._legs.get((claim.call_pk, claim.attempt))
                 if leg is not None:
                     with contextlib.suppress(Exception):
                         await leg.hangup("dialer error")
                 result = AttemptResult(False, CalleeType.LINEFAILURE, f"dialer error: {error}")
+            log_end()
             await self._with_retries(self.store.finish_attempt, claim, self.worker_id, result)
         except Exception:
             # The database stayed unreachable: stop renewing the lease (the finally below
             # forgets the call), so the reaper closes the attempt once the database is back.
             log.exception("could not record the end of call %s", claim.call_id)
         finally:
-            if self._dial_log:
-                self._dial_log.write(claim, started, self.store.clock())
-            self._legs.pop(claim.call_pk, None)
-            self._calls.pop(claim.call_pk, None)
+            log_end()
+            key = (claim.call_pk, claim.attempt)
+            self._legs.pop(key, None)
+            self._calls.pop(key, None)
+            self._renewed.pop(key, None)
             self._wake.set()  # a line is free
 
     async def _place(self, claim: Claim) -> AttemptResult:
@@ -231,7 +247,7 @@ class Dialer:
             ring_timeout=claim.ring_timeout,
         )
         leg = self._carriers[claim.trunk_id].dial(request)
-        self._legs[claim.call_pk] = leg
+        self._legs[(claim.call_pk, claim.attempt)] = leg
         answered: Answered | None = None
         hangup_cause: list[str] = []
 
@@ -287,13 +303,40 @@ class Dialer:
                 log.exception("dialer side task failed; it runs again in %.1f s", seconds)
 
     async def _heartbeat(self) -> None:
+        keys = list(self._calls)
+        started = time.monotonic()
         held = await asyncio.to_thread(
-            self.store.heartbeat, self.worker_id, self.settings.lease, list(self._calls)
+            self.store.heartbeat, self.worker_id, self.settings.lease, [pk for pk, _ in keys]
         )
-        for call in held:
-            leg = self._legs.get(call.call_pk)
+        still = {call.call_pk: call for call in held}
+        for key in keys:
+            leg = self._legs.get(key)
+            call = still.get(key[0])
+            if call is None:
+                # Another worker took the call over (our lease lapsed): it may be dialing it
+                # now, so this leg must go at once.
+                if leg is not None:
+                    log.warning("lost the lease of call %s; hanging up", key[0])
+                    await leg.hangup("lease lost")
+                continue
+            self._renewed[key] = started
             if call.cancel_requested and leg is not None:
                 await leg.hangup("canceled")
+
+    async def _fence(self) -> None:
+        """Hang up calls whose lease this process could not renew in time.
+
+        When the database is out of reach, heartbeats fail; after two thirds of the lease the
+        call may soon be taken over by another worker, which would dial it again. Better to end
+        our leg first: a call is never up twice at once (SPEC §2).
+        """
+        limit = self.settings.lease * FENCE_FRACTION
+        now = time.monotonic()
+        for key, renewed in list(self._renewed.items()):
+            leg = self._legs.get(key)
+            if now - renewed > limit and leg is not None:
+                log.warning("could not renew the lease of call %s in time; hanging up", key[0])
+                await leg.hangup("lease could not be renewed")
 
     async def _reap(self) -> None:
         taken = await asyncio.to_thread(self.store.reap_expired_leases)
@@ -312,8 +355,8 @@ class Dialer:
         _, pending = await asyncio.wait(
             list(self._calls.values()), timeout=self.settings.drain_timeout
         )
-        for pk in list(self._legs):
-            await self._legs[pk].hangup("outdial is stopping")
+        for leg in list(self._legs.values()):
+            await leg.hangup("outdial is stopping")
         if pending:
             await asyncio.wait(pending, timeout=5.0)
         for task in list(self._calls.values()):

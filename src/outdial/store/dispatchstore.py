@@ -29,6 +29,7 @@ from outdial.store.tables import (
 from outdial.telephony.trunk import Trunk, TrunkKind
 
 ACTIVE = (CallStatus.DIALING.value, CallStatus.CONNECTED.value)
+REAP_GRACE = 1.0  # seconds past a lease's expiry before it is taken over (clock skew)
 CANDIDATE_FACTOR = 4  # candidates read per free line, so calling hours can skip some
 
 
@@ -438,7 +439,7 @@ class DispatchStore(CallStore):
             rows = conn.execute(
                 select(calls, deployments.c.retry_on)
                 .join(deployments, deployments.c.id == calls.c.deployment_id)
-                .where(calls.c.status.in_(ACTIVE), calls.c.lease_expires_at < now)
+                .where(calls.c.status.in_(ACTIVE), calls.c.lease_expires_at < now - REAP_GRACE)
                 .with_for_update(of=calls, skip_locked=True)
             ).all()
             for row in rows:
