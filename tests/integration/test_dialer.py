@@ -165,8 +165,11 @@ def test_calls_go_through_the_whole_lifecycle(live: Store, tenant: Account) -> N
         "disconnected",
     ]
     assert person.duration is not None
+    assert person.attempt_list[0].duration is not None
     busy = results["+16175550102"]
     assert busy.attempt_list[0].sip_code == 486
+    assert busy.attempt_list[0].duration is None  # never answered: no talk time
+    assert busy.duration is None
     assert [e.event for e in busy.events][-2:] == ["disconnected", "failed"]
 
 

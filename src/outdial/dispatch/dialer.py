@@ -19,7 +19,9 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -38,6 +40,7 @@ POLL = 0.5  # seconds between claim attempts when nothing wakes the loop
 MAX_CLAIM = 200  # calls claimed per pass
 EXPIRE_EVERY = 1.0  # seconds between closing expired call windows
 DRAIN_TIMEOUT = 10.0  # seconds a stopping dialer lets calls in progress finish
+PROGRESS_THREADS = 4  # threads recording calls' progress (SQLite serializes writers anyway)
 FENCE_FRACTION = 2 / 3  # of the lease: hang up if not renewed by then (the reaper waits longer)
 DB_RETRIES = 8  # tries of a store call that records a call's progress
 DB_RETRY_FIRST = 0.1  # seconds before the first retry, doubling
@@ -103,6 +106,8 @@ class Dialer:
         self._legs: dict[tuple[int, int], Leg] = {}
         self._renewed: dict[tuple[int, int], float] = {}  # monotonic time the lease was renewed
         self._dial_log = DialLog(self.settings.dial_log) if self.settings.dial_log else None
+        self._control_pool = ThreadPoolExecutor(1, thread_name_prefix="dialer-control")
+        self._progress_pool = ThreadPoolExecutor(PROGRESS_THREADS, thread_name_prefix="dialer")
         self.takeovers = 0  # calls taken over from dead workers, for metrics
         self.dialed = 0
 
@@ -143,6 +148,8 @@ class Dialer:
                 await carrier.close()
             if self._dial_log:
                 self._dial_log.close()
+            self._control_pool.shutdown(wait=True)
+            self._progress_pool.shutdown(wait=True)
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -155,7 +162,7 @@ class Dialer:
                 try:
                     trunk_ids = await self._usable_trunks()
                     if trunk_ids:
-                        claims = await asyncio.to_thread(
+                        claims = await self._control(
                             self.store.claim,
                             self.worker_id,
                             lease=self.settings.lease,
@@ -178,7 +185,7 @@ class Dialer:
         if claimed:
             return 0.05  # pacing may allow the next call soon
         try:
-            due = await asyncio.to_thread(self.store.next_due_at)
+            due = await self._control(self.store.next_due_at)
         except Exception:
             return self.settings.poll
         if due is None:
@@ -187,7 +194,7 @@ class Dialer:
 
     async def _usable_trunks(self) -> list[int]:
         """IDs of trunks whose carrier is built, building new ones as trunks appear."""
-        trunks = await asyncio.to_thread(self.store.all_trunks)
+        trunks = await self._control(self.store.all_trunks)
         for trunk in trunks:
             if trunk.id in self._carriers or trunk.id in self._broken_trunks:
                 continue
@@ -261,7 +268,7 @@ class Dialer:
             async for event in leg.events():
                 if isinstance(event, Ringing):
                     try:
-                        await asyncio.to_thread(self.store.record_ringing, claim, self.worker_id)
+                        await self._progress(self.store.record_ringing, claim, self.worker_id)
                     except Exception:  # an event lost is better than a call dropped
                         log.warning("could not record ringing of %s", claim.call_id)
                 elif isinstance(event, Answered):
@@ -280,17 +287,28 @@ class Dialer:
                 await timer
         return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
 
+    async def _control(self, job: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Claims, heartbeats, takeovers: on their own thread, never queued behind the
+        progress writes of thousands of calls (a late heartbeat would fence calls)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._control_pool, partial(job, *args, **kwargs))
+
+    async def _progress(self, job: Callable[..., T], *args: Any) -> T:
+        """A call's progress writes, on a pool of their own."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._progress_pool, partial(job, *args))
+
     async def _with_retries(self, job: Callable[..., T], *args: Any) -> T:
         """Run a store call in a thread, retrying while the database is unreachable."""
         delay = DB_RETRY_FIRST
         for _ in range(DB_RETRIES - 1):
             try:
-                return await asyncio.to_thread(job, *args)
+                return await self._progress(job, *args)
             except Exception as error:
                 log.warning("database call %s failed (%s); retrying", job.__name__, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_MAX)
-        return await asyncio.to_thread(job, *args)
+        return await self._progress(job, *args)
 
     # -- side tasks -------------------------------------------------------------------------
 
@@ -305,7 +323,7 @@ class Dialer:
     async def _heartbeat(self) -> None:
         keys = list(self._calls)
         started = time.monotonic()
-        held = await asyncio.to_thread(
+        held = await self._control(
             self.store.heartbeat, self.worker_id, self.settings.lease, [pk for pk, _ in keys]
         )
         still = {call.call_pk: call for call in held}
@@ -339,14 +357,14 @@ class Dialer:
                 await leg.hangup("lease could not be renewed")
 
     async def _reap(self) -> None:
-        taken = await asyncio.to_thread(self.store.reap_expired_leases)
+        taken = await self._control(self.store.reap_expired_leases)
         if taken:
             self.takeovers += taken
             log.warning("took over %d calls whose worker stopped renewing its lease", taken)
             self._wake.set()
 
     async def _expire(self) -> None:
-        await asyncio.to_thread(self.store.expire_windows)
+        await self._control(self.store.expire_windows)
 
     async def _drain(self) -> None:
         if not self._calls:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from outdial.calls import FINAL_STATUSES, CalleeType, CallEvent, CallStatus, cancel_outcome
@@ -370,14 +370,8 @@ class DispatchStore(CallStore):
             cancel_requested=row.cancel_requested,
             now=now,
         )
-        attempt_row = conn.execute(
-            select(attempts.c.answered_at).where(
-                attempts.c.call_pk == row.id, attempts.c.number == attempt
-            )
-        ).first()
-        answered_at = attempt_row.answered_at if attempt_row else None
-        talk = None if answered_at is None else max(0.0, now - answered_at)
-        conn.execute(
+        # The talk time is computed by the database (NULL when never answered): one statement.
+        talk = conn.execute(
             update(attempts)
             .where(attempts.c.call_pk == row.id, attempts.c.number == attempt)
             .values(
@@ -385,9 +379,14 @@ class DispatchStore(CallStore):
                 sip_code=result.sip_code,
                 cause=result.cause[:200],
                 callee_type=decision.callee_type.value,
-                duration=talk,
+                duration=case(
+                    (attempts.c.answered_at.is_(None), null()),
+                    (attempts.c.answered_at > now, 0.0),  # another host's clock ran ahead
+                    else_=now - attempts.c.answered_at,
+                ),
             )
-        )
+            .returning(attempts.c.duration)
+        ).scalar()
         conn.execute(
             update(calls)
             .where(calls.c.id == row.id)
@@ -405,7 +404,7 @@ class DispatchStore(CallStore):
         self._add_events(conn, [row.id], CallEvent.DISCONNECTED, now, result.cause[:200])
         for event in decision.events:
             self._add_events(conn, [row.id], event, now, decision.end_reason)
-        if decision.status is not CallStatus.QUEUED:
+        if decision.status is not CallStatus.QUEUED and row.result_url:
             self._enqueue_result(conn, row.id, now)
         return decision
 
