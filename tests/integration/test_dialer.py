@@ -19,8 +19,9 @@ import pytest
 from sqlalchemy import update
 
 from outdial.accounts import Account, Deployment
-from outdial.calls import CalleeType, CallStatus
+from outdial.calls import CalleeType, CallStatus, IllegalTransition
 from outdial.dispatch.dialer import Dialer, DialerSettings
+from outdial.dispatch.policy import AttemptResult
 from outdial.options import Schedule
 from outdial.store import db
 from outdial.store.store import NewCall, Store, new_call_ids
@@ -391,3 +392,14 @@ def test_calls_queued_by_another_process_wake_the_dialer(
         other.close()
     # dialed long before the 60 s poll: NOTIFY woke it
     assert live.get_call(tenant, queued[0]).status is CallStatus.COMPLETED
+
+
+def test_an_answer_never_recorded_cannot_complete_a_call(live: Store, tenant: Account) -> None:
+    # The store follows calls.TRANSITIONS: dialing -> completed skips connected, so it is refused
+    # and the call is left as it was (its lease then expires and the reaper closes it).
+    dep = make_dep(live, tenant, make_trunk(live, "sim", RULES))
+    [call_id] = queue(live, dep, ["+16175550101"])
+    [claim] = live.claim("w", lease=30.0, limit=1, hours=lambda *_: ([], {}))
+    with pytest.raises(IllegalTransition):
+        live.finish_attempt(claim, "w", AttemptResult(True, CalleeType.VOICE, "hung up"))
+    assert live.get_call(tenant, call_id).status is CallStatus.DIALING

@@ -69,6 +69,7 @@ def final_calls(store: Store, account: Account, url: str, count: int = 1) -> lis
     claims = store.claim("test", lease=30.0, limit=count, hours=lambda *_: ([], {}))
     assert len(claims) == count
     for claim in claims:
+        assert store.record_answer(claim, "test")  # answered calls are connected first
         store.finish_attempt(
             claim, "test", AttemptResult(True, CalleeType.VOICE, "callee hung up", 200)
         )

@@ -9,6 +9,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from outdial.api.render import render
 from outdial.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -126,8 +127,6 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        from outdial.api.render import render  # the response must honour Accept too
-
         response = render(Request(scope, receive), {"error": _too_large(limit)}, 413)
         await response(scope, receive, send)
 

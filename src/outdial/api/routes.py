@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -35,6 +36,7 @@ from outdial.errors import (
 )
 from outdial.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from outdial.metrics import render as render_metrics
+from outdial.options import parse_timestamp
 from outdial.queueing import QueueService
 from outdial.store.store import BatchReport, CallQuery, Store
 
@@ -158,8 +160,6 @@ async def bulk_queue(
                 stream: Any = upload.file
                 filename = upload.filename
             else:
-                from io import BytesIO
-
                 stream, filename = BytesIO(str(upload).encode()), None
             report = await to_thread.run_sync(
                 svc.queue.queue_csv, deployment, fields, stream, filename
@@ -293,8 +293,6 @@ async def list_calls(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> Response:
-    from outdial.options import parse_timestamp
-
     digits = None
     if phone_number:
         digits = "".join(c for c in phone_number if c.isdigit())

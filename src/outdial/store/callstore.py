@@ -23,6 +23,7 @@ from outdial.calls import (
     CallStatus,
     Event,
     cancel_outcome,
+    sources_of,
 )
 from outdial.errors import Conflict, Forbidden, NotFound
 from outdial.options import Schedule
@@ -152,6 +153,11 @@ def new_call_ids(count: int) -> list[str]:
         r = randomness[start : start + 20]
         ids.append(f"{head}{r[0:3]}-{_VARIANT[r[3]]}{r[4:7]}-{r[7:19]}")
     return ids
+
+
+def _may_become(status: CallStatus) -> Any:
+    """SQL: the status is one that calls.TRANSITIONS lets become ``status``."""
+    return calls.c.status.in_(sorted(s.value for s in sources_of(status)))
 
 
 def _notify_queued(conn: Connection) -> None:
@@ -422,9 +428,9 @@ class CallStore(StoreBase):
 
     def _finish_queued(self, conn: Connection, where: Any, now: float, reason: str) -> int:
         """Queued calls matching ``where`` become uncalled (never attempted) or failed."""
-        queued = and_(where, calls.c.status == CallStatus.QUEUED.value)
         never, noattempt = cancel_outcome(0, None)
         failed, _ = cancel_outcome(1, None)
+        queued = and_(where, calls.c.status == CallStatus.QUEUED.value)
         changed = list(
             conn.execute(
                 update(calls)
@@ -440,7 +446,7 @@ class CallStore(StoreBase):
         )
         changed += conn.execute(
             update(calls)
-            .where(queued, calls.c.attempts > 0)
+            .where(queued, _may_become(failed), calls.c.attempts > 0)
             .values(
                 status=failed.value,
                 callee_type=func.coalesce(calls.c.callee_type, CalleeType.UNKNOWN.value),

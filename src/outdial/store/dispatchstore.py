@@ -15,11 +15,18 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from outdial.calls import FINAL_STATUSES, CalleeType, CallEvent, CallStatus, cancel_outcome
+from outdial.calls import (
+    FINAL_STATUSES,
+    CalleeType,
+    CallEvent,
+    CallStatus,
+    cancel_outcome,
+    check_transition,
+)
 from outdial.dispatch.pacing import advance, allowance, share
 from outdial.dispatch.policy import AttemptResult, Decision, after_attempt
 from outdial.errors import Conflict, InvalidField
-from outdial.store.callstore import CallStore
+from outdial.store.callstore import CallStore, _may_become
 from outdial.store.tables import (
     attempts,
     calls,
@@ -267,7 +274,7 @@ class DispatchStore(CallStore):
             return []
         rows = conn.execute(
             update(calls)
-            .where(calls.c.id.in_(ids), calls.c.status == CallStatus.QUEUED.value)
+            .where(calls.c.id.in_(ids), _may_become(CallStatus.DIALING))
             .values(
                 status=CallStatus.DIALING.value,
                 attempts=calls.c.attempts + 1,
@@ -322,7 +329,7 @@ class DispatchStore(CallStore):
                 update(calls)
                 .where(
                     calls.c.id == claim.call_pk,
-                    calls.c.status == CallStatus.DIALING.value,
+                    _may_become(CallStatus.CONNECTED),
                     calls.c.lease_owner == worker,
                 )
                 .values(status=CallStatus.CONNECTED.value, updated_at=now)
@@ -370,6 +377,7 @@ class DispatchStore(CallStore):
             cancel_requested=row.cancel_requested,
             now=now,
         )
+        check_transition(CallStatus(row.status), decision.status)
         # The talk time is computed by the database (NULL when never answered): one statement.
         talk = conn.execute(
             update(attempts)
@@ -471,7 +479,7 @@ class DispatchStore(CallStore):
                 status, callee = cancel_outcome(row.attempts, last)
                 changed = conn.execute(
                     update(calls)
-                    .where(calls.c.id == row.id, calls.c.status == CallStatus.QUEUED.value)
+                    .where(calls.c.id == row.id, _may_become(status))
                     .values(
                         status=status.value,
                         callee_type=callee.value,
