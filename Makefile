@@ -39,6 +39,8 @@ format: $(STAMP)
 ## bench: the benchmarks behind docs/benchmarks.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py --rows 100000
+	$(BIN)/python benchmarks/dispatch.py --calls 20000
+	$(BIN)/python benchmarks/concurrency.py --calls 5000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
