@@ -44,11 +44,15 @@ class _Parser(argparse.ArgumentParser):
 
     def add_argument(self, *args: Any, **kwargs: Any) -> Any:
         flag = next((a for a in args if a.startswith("--")), None)
-        if flag and kwargs.get("action") not in ("help", "version", "store_true"):
+        if flag and kwargs.get("action") not in ("help", "version"):
             variable = "OUTDIAL_" + flag[2:].upper().replace("-", "_")
             if variable in self.env:
-                kwargs["default"] = self.env[variable]
-                kwargs["required"] = False
+                value = self.env[variable]
+                if kwargs.get("action") == "store_true":
+                    kwargs["default"] = value.strip().lower() in ("1", "true", "yes", "on")
+                else:
+                    kwargs["default"] = value
+                    kwargs["required"] = False
             kwargs["help"] = (kwargs.get("help") or "") + f" [env {variable}]"
         return super().add_argument(*args, **kwargs)
 
@@ -457,7 +461,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
     p = command(commands, "migrate", cmd_migrate, "bring the database to the latest schema")
     _add_database(p)
-    p = command(commands, "serve", cmd_serve, "serve the API")
+    p = command(commands, "serve", cmd_serve, "serve the API and dial (unless --no-dialer)")
     _add_server(p)
     p = command(
         commands,
