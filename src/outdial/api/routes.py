@@ -149,13 +149,13 @@ async def bulk_queue(
     elif kind in FORM_TYPES:
         form = await read_form(request)
         try:
-            fields = form_fields(form, files=("csv",))
+            fields = form_fields(form, files=tuple(form.keys()))  # files: checked below
             upload = fields.pop("csv", None)
-            if upload is None:
-                raise InvalidField("csv", "is required: attach the CSV file in field 'csv'")
             misplaced = [k for k, v in fields.items() if isinstance(v, UploadFile)]
             if misplaced:
                 raise InvalidField("csv", f"send the file in field 'csv', not {misplaced[0]!r}")
+            if upload is None:
+                raise InvalidField("csv", "is required: attach the CSV file in field 'csv'")
             if isinstance(upload, UploadFile):
                 stream: Any = upload.file
                 filename = upload.filename
