@@ -155,6 +155,15 @@ def new_call_ids(count: int) -> list[str]:
     return ids
 
 
+def owned_call(row: Any, account: Account, call_id: str) -> Any:
+    """The row of call ``call_id`` if ``account`` owns it: 404 if there is none, else 403."""
+    if row is None:
+        raise NotFound(f"call {call_id!r} not found")
+    if row.account_id != account.id:
+        raise Forbidden(f"call {call_id!r} belongs to another account")
+    return row
+
+
 def _may_become(status: CallStatus) -> Any:
     """SQL: the status is one that calls.TRANSITIONS lets become ``status``."""
     return calls.c.status.in_(sorted(s.value for s in sources_of(status)))
@@ -325,10 +334,7 @@ class CallStore(StoreBase):
     def get_call(self, account: Account, call_id: str) -> Call:
         with self._read() as conn:
             row = conn.execute(_call_select().where(calls.c.call_id == call_id)).first()
-            if row is None:
-                raise NotFound(f"call {call_id!r} not found")
-            if row.account_id != account.id:
-                raise Forbidden(f"call {call_id!r} belongs to another account")
+            row = owned_call(row, account, call_id)
             return self._call_with_history(conn, row)
 
     def _call_with_history(self, conn: Connection, row: Row[Any]) -> Call:
@@ -388,13 +394,13 @@ class CallStore(StoreBase):
         """
         now = self.clock()
         with self._write() as conn:
-            row = conn.execute(
-                select(calls.c.id, calls.c.account_id).where(calls.c.call_id == call_id)
-            ).first()
-            if row is None:
-                raise NotFound(f"call {call_id!r} not found")
-            if row.account_id != account.id:
-                raise Forbidden(f"call {call_id!r} belongs to another account")
+            row = owned_call(
+                conn.execute(
+                    select(calls.c.id, calls.c.account_id).where(calls.c.call_id == call_id)
+                ).first(),
+                account,
+                call_id,
+            )
             this_call = calls.c.id == row.id
             cancelled = self._finish_queued(conn, this_call, now, reason) or self._request_hangup(
                 conn, this_call, now, reason

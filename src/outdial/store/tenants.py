@@ -66,20 +66,20 @@ class TenantStore(StoreBase):
             ).first()
         return Account(row.id, row.email, row.webhook_secret) if row else None
 
-    def authenticate(self, email: str, developer_key: str) -> Account | None:
+    def _account_row(self, email: str) -> Row[Any] | None:
         with self._read() as conn:
-            row = conn.execute(
+            return conn.execute(
                 select(accounts).where(accounts.c.email == email.strip().lower())
             ).first()
+
+    def authenticate(self, email: str, developer_key: str) -> Account | None:
+        row = self._account_row(email)
         if row is None or not security.developer_key_matches(developer_key, row.key_hash):
             return None
         return Account(row.id, row.email, row.webhook_secret)
 
     def check_password(self, email: str, password: str) -> Account | None:
-        with self._read() as conn:
-            row = conn.execute(
-                select(accounts).where(accounts.c.email == email.strip().lower())
-            ).first()
+        row = self._account_row(email)
         if row is None or not security.password_matches(password, row.password_hash):
             return None
         return Account(row.id, row.email, row.webhook_secret)

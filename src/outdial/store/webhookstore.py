@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 
 from outdial.accounts import Account
-from outdial.errors import Forbidden, NotFound
 from outdial.store.base import StoreBase
+from outdial.store.callstore import owned_call
 from outdial.store.tables import accounts, calls, webhook_attempts, webhook_deliveries
 
 MAX_ERROR_CHARS = 1000  # of an attempt's error message kept in the database
@@ -213,13 +213,13 @@ class WebhookStore(StoreBase):
         """The result callbacks of one call (none before it is final) with all their tries."""
         wd = webhook_deliveries
         with self._read() as conn:
-            call = conn.execute(
-                select(calls.c.id, calls.c.account_id).where(calls.c.call_id == call_id)
-            ).first()
-            if call is None:
-                raise NotFound(f"call {call_id!r} not found")
-            if call.account_id != account.id:
-                raise Forbidden(f"call {call_id!r} belongs to another account")
+            call = owned_call(
+                conn.execute(
+                    select(calls.c.id, calls.c.account_id).where(calls.c.call_id == call_id)
+                ).first(),
+                account,
+                call_id,
+            )
             rows = conn.execute(select(wd).where(wd.c.call_pk == call.id).order_by(wd.c.id)).all()
             tries: dict[int, list[DeliveryAttempt]] = {r.id: [] for r in rows}
             if tries:
