@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,3 +60,13 @@ def server(tenant: Tenant, database_url: str, workdir: Path) -> Iterator[Server]
 def http(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT) as client:
         yield client
+
+
+@pytest.fixture
+def postgres_database(postgres_clones: Any) -> Iterator[str]:
+    """A new PostgreSQL database at head (fails under CI=true when there is no server)."""
+    name = postgres_clones.take()
+    try:
+        yield postgres_clones.server.url_of(name)
+    finally:
+        postgres_clones.drop(name)

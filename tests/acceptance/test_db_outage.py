@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from dialing_support import (
@@ -55,16 +54,6 @@ RULES: list[dict[str, object]] = [
     {"match": "8$", "outcome": "noanswer", "ring_s": 0.4},
     {"match": "9$", "outcome": "linefailure"},
 ]
-
-
-@pytest.fixture
-def postgres_database(postgres_clones: Any) -> Iterator[str]:
-    """A new PostgreSQL database at head (fails under CI=true when there is no server)."""
-    name = postgres_clones.take()
-    try:
-        yield postgres_clones.server.url_of(name)
-    finally:
-        postgres_clones.drop(name)
 
 
 def assert_kept_its_calls(calls: dict[str, Call]) -> None:

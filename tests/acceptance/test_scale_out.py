@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -55,16 +54,6 @@ RULES: list[dict[str, object]] = [
     {"match": "8$", "outcome": "noanswer", "ring_s": 0.3},
     {"match": "9$", "outcome": "linefailure"},
 ]
-
-
-@pytest.fixture
-def postgres_database(postgres_clones: Any) -> Iterator[str]:
-    """A new PostgreSQL database at head (fails under CI=true when there is no server)."""
-    name = postgres_clones.take()
-    try:
-        yield postgres_clones.server.url_of(name)
-    finally:
-        postgres_clones.drop(name)
 
 
 @pytest.fixture
