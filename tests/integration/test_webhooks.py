@@ -317,14 +317,17 @@ def test_two_senders_never_send_one_delivery_twice(
     # every delivery's first request gets a 500, so the retries race as well as the first tries
     receiver = receivers(tenant.webhook_secret, lambda _, mine: 500 if mine == 0 else 200, 0.02)
     receiver.start()
-    ids = final_calls(live, tenant, receiver.url, count=30)
     other = Store(db.make_engine(database_url))  # its own connections, like another process
+    other.ping()  # connected before the race starts, so neither sender has a head start
     small = WebhookSettings(
         poll=0.02, base_delay=0.05, max_delay=0.05, timeout=0.5, lease=2.0, max_in_flight=4
     )
+    ids: list[str] = []
 
     async def main() -> None:
         async with sending(live, small, "one") as one, sending(other, small, "two") as two:
+            await asyncio.sleep(0.2)  # both senders are polling before anything is due
+            ids.extend(await asyncio.to_thread(final_calls, live, tenant, receiver.url, 30))
             await until(lambda: live.webhook_backlog() == 0, "every delivery")
             await asyncio.sleep(0.3)
         assert one.delivered > 0 and two.delivered > 0  # both senders did some of the work
