@@ -46,8 +46,9 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from outdial.dispatch.dialer import Dialer, DialerSettings
-from outdial.dispatch.policy import AttemptResult, Decision
+from outdial.dispatch.policy import Decision
 from outdial.options import Schedule
+from outdial.store.progress import FinishOp, Outcome, ProgressOp
 from outdial.store.store import Claim, NewCall, Store, new_call_ids
 from outdial.store.tables import attempts, call_events, calls
 from outdial.telephony.trunk import TrunkKind
@@ -76,6 +77,7 @@ class Figures:
     claim_passes: int  # claim transactions
     claim_hits: int  # claim transactions that claimed calls
     due_looks: int  # next_due_at queries
+    progress_commits: int  # transactions recording calls' progress (group commits)
     baseline_s: float
     baseline_cpu_s: float
 
@@ -111,6 +113,7 @@ class TimedStore(Store):
         self.claim_passes = 0  # claim transactions, including those that found nothing
         self.claim_hits = 0  # those that claimed calls
         self.due_looks = 0  # next_due_at queries (the claim loop's way to pick a poll delay)
+        self.batches = 0  # progress transactions (group commits)
 
     def claim(self, *args: object, **kwargs: object) -> list[Claim]:
         claimed = super().claim(*args, **kwargs)  # type: ignore[arg-type]
@@ -124,13 +127,19 @@ class TimedStore(Store):
             self.due_looks += 1
         return super().next_due_at()
 
-    def finish_attempt(self, claim: Claim, worker: str, result: AttemptResult) -> Decision | None:
-        decision = super().finish_attempt(claim, worker, result)
+    def apply_progress(self, ops: Sequence[ProgressOp]) -> list[Outcome]:
+        outcomes = super().apply_progress(ops)
         committed = time.perf_counter()
+        ended = sum(
+            isinstance(op, FinishOp) and isinstance(outcome, Decision)
+            for op, outcome in zip(ops, outcomes, strict=True)
+        )
         with self._lock:
-            self.finished += 1
-            self.last_finished_at = max(self.last_finished_at, committed)
-        return decision
+            self.batches += 1
+            if ended:
+                self.finished += ended
+                self.last_finished_at = max(self.last_finished_at, committed)
+        return outcomes
 
 
 def set_up(store: Store, count: int) -> int:
@@ -238,9 +247,10 @@ def check_calls(store: Store, db_path: Path, deployment_id: int, count: int) -> 
 
 def run_outdial(
     db_path: Path, count: int, profile: Path | None
-) -> tuple[float, float, tuple[int, int, int]]:
+) -> tuple[float, float, tuple[int, int, int, int]]:
     """Seconds and CPU seconds for the dialer to finish ``count`` calls, and the store's
-    counts: claim transactions, those that claimed calls, next_due_at queries."""
+    counts: claim transactions, those that claimed calls, next_due_at queries and progress
+    transactions."""
     store = TimedStore.open(f"sqlite:///{db_path}")
     assert isinstance(store, TimedStore)
     try:
@@ -254,7 +264,8 @@ def run_outdial(
             stats = profiles.stats()
             stats.dump_stats(profile)
             show_profile(stats, profile)
-        return elapsed, cpu, (store.claim_passes, store.claim_hits, store.due_looks)
+        counts = (store.claim_passes, store.claim_hits, store.due_looks, store.batches)
+        return elapsed, cpu, counts
     finally:
         store.close()
 
@@ -404,6 +415,7 @@ def show(f: Figures) -> None:
     print(f"  CPU per call            {f.outdial_cpu_s / f.calls * 1e3:8.3f} ms")
     print(f"  claim transactions      {f.claim_passes:,} ({f.claim_hits:,} claimed calls)")
     print(f"  next_due_at queries     {f.due_looks:,}")
+    print(f"  progress transactions   {f.progress_commits:,} (group commit)")
     print(f"sqlite3, 4 commits/call   {rate(f.baseline_s)}")
     print(f"  CPU                     {f.baseline_cpu_s:8.3f} s")
     print(f"  CPU per call            {f.baseline_cpu_s / f.calls * 1e3:8.3f} ms")

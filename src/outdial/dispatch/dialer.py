@@ -29,6 +29,8 @@ from outdial.calls import CalleeType
 from outdial.dispatch.hours_filter import hours_filter
 from outdial.dispatch.policy import AttemptResult
 from outdial.dispatch.wakeup import listen
+from outdial.store.groupcommit import GroupCommit
+from outdial.store.progress import AnswerOp, ClaimRef, FinishOp, Outcome, ProgressOp, RingingOp
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, Ringing
 from outdial.telephony.trunk import Trunk, build_carrier
@@ -40,7 +42,6 @@ POLL = 0.5  # seconds between claim attempts when nothing wakes the loop
 MAX_CLAIM = 200  # calls claimed per pass
 EXPIRE_EVERY = 1.0  # seconds between closing expired call windows
 DRAIN_TIMEOUT = 10.0  # seconds a stopping dialer lets calls in progress finish
-PROGRESS_THREADS = 4  # threads recording calls' progress (SQLite serializes writers anyway)
 FENCE_FRACTION = 2 / 3  # of the lease: hang up if not renewed by then (the reaper waits longer)
 DB_RETRIES = 8  # tries of a store call that records a call's progress
 DB_RETRY_FIRST = 0.1  # seconds before the first retry, doubling
@@ -104,10 +105,11 @@ class Dialer:
         # Keyed by (call_pk, attempt): one dial each, even if this process claims the call again.
         self._calls: dict[tuple[int, int], asyncio.Task[None]] = {}
         self._legs: dict[tuple[int, int], Leg] = {}
+        self._hangups: set[asyncio.Task[None]] = set()  # ring timeouts hanging up
         self._renewed: dict[tuple[int, int], float] = {}  # monotonic time the lease was renewed
         self._dial_log = DialLog(self.settings.dial_log) if self.settings.dial_log else None
         self._control_pool = ThreadPoolExecutor(1, thread_name_prefix="dialer-control")
-        self._progress_pool = ThreadPoolExecutor(PROGRESS_THREADS, thread_name_prefix="dialer")
+        self._writer: GroupCommit | None = None  # started by run()
         self.takeovers = 0  # calls taken over from dead workers, for metrics
         self.dialed = 0
 
@@ -135,6 +137,7 @@ class Dialer:
             asyncio.create_task(self._every(EXPIRE_EVERY, self._expire), name="window-closer"),
             asyncio.create_task(self._every(self.settings.lease / 6, self._fence), name="fence"),
         ]
+        self._writer = GroupCommit(self.store)
         if self.store.engine.dialect.name == "postgresql":
             side.append(asyncio.create_task(listen(self.store.engine, self.wake), name="listener"))
         try:
@@ -143,13 +146,13 @@ class Dialer:
             await self._drain()
             for task in side:
                 task.cancel()
-            await asyncio.gather(*side, return_exceptions=True)
+            await asyncio.gather(*side, *self._hangups, return_exceptions=True)
             for carrier in self._carriers.values():
                 await carrier.close()
             if self._dial_log:
                 self._dial_log.close()
             self._control_pool.shutdown(wait=True)
-            self._progress_pool.shutdown(wait=True)
+            self._writer.close()
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -231,7 +234,8 @@ class Dialer:
                         await leg.hangup("dialer error")
                 result = AttemptResult(False, CalleeType.LINEFAILURE, f"dialer error: {error}")
             log_end()
-            await self._with_retries(self.store.finish_attempt, claim, self.worker_id, result)
+            ref = ClaimRef(claim.call_pk, claim.attempt)
+            await self._with_retries(FinishOp(ref, self.worker_id, result, self.store.clock()))
         except Exception:
             # The database stayed unreachable: stop renewing the lease (the finally below
             # forgets the call), so the reaper closes the attempt once the database is back.
@@ -257,24 +261,22 @@ class Dialer:
         self._legs[(claim.call_pk, claim.attempt)] = leg
         answered: Answered | None = None
         hangup_cause: list[str] = []
+        ref = ClaimRef(claim.call_pk, claim.attempt)
 
-        async def ring_timer() -> None:
-            await asyncio.sleep(claim.ring_timeout)
-            hangup_cause.append("ring timeout")
-            await leg.hangup("canceled: ring timeout")
-
-        timer = asyncio.create_task(ring_timer(), name=f"ring-timer-{claim.call_id}")
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(claim.ring_timeout, self._ring_timeout, leg, hangup_cause)
         try:
             async for event in leg.events():
                 if isinstance(event, Ringing):
                     try:
-                        await self._progress(self.store.record_ringing, claim, self.worker_id)
+                        await self._record(RingingOp(ref, self.worker_id, self.store.clock()))
                     except Exception:  # an event lost is better than a call dropped
                         log.warning("could not record ringing of %s", claim.call_id)
                 elif isinstance(event, Answered):
                     timer.cancel()
                     answered = event
-                    held = await self._with_retries(self.store.record_answer, claim, self.worker_id)
+                    at = self.store.clock()
+                    held = await self._with_retries(AnswerOp(ref, self.worker_id, at))
                     if not held:
                         await leg.hangup("lease lost")
                     elif claim.postd:
@@ -283,9 +285,18 @@ class Dialer:
                     return _result(event, answered, hangup_cause)
         finally:
             timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
         return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
+
+    def _ring_timeout(self, leg: Leg, hangup_cause: list[str]) -> None:
+        hangup_cause.append("ring timeout")
+        task = asyncio.create_task(leg.hangup("canceled: ring timeout"), name="ring-timeout")
+        self._hangups.add(task)
+        task.add_done_callback(self._hung_up)
+
+    def _hung_up(self, task: asyncio.Task[None]) -> None:
+        self._hangups.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("hanging up failed", exc_info=task.exception())
 
     async def _control(self, job: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Claims, heartbeats, takeovers: on their own thread, never queued behind the
@@ -293,22 +304,22 @@ class Dialer:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._control_pool, partial(job, *args, **kwargs))
 
-    async def _progress(self, job: Callable[..., T], *args: Any) -> T:
-        """A call's progress writes, on a pool of their own."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._progress_pool, partial(job, *args))
+    async def _record(self, op: ProgressOp) -> Outcome:
+        """Record a call's progress; returns once the transaction holding it committed."""
+        assert self._writer is not None, "the dialer is not running"
+        return await self._writer.submit(op)
 
-    async def _with_retries(self, job: Callable[..., T], *args: Any) -> T:
-        """Run a store call in a thread, retrying while the database is unreachable."""
+    async def _with_retries(self, op: ProgressOp) -> Outcome:
+        """Record ``op``, retrying while the database is unreachable."""
         delay = DB_RETRY_FIRST
         for _ in range(DB_RETRIES - 1):
             try:
-                return await self._progress(job, *args)
+                return await self._record(op)
             except Exception as error:
-                log.warning("database call %s failed (%s); retrying", job.__name__, error)
+                log.warning("recording %s failed (%s); retrying", type(op).__name__, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_MAX)
-        return await self._progress(job, *args)
+        return await self._record(op)
 
     # -- side tasks -------------------------------------------------------------------------
 

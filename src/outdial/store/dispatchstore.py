@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, null, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from outdial.calls import (
@@ -21,12 +21,11 @@ from outdial.calls import (
     CallEvent,
     CallStatus,
     cancel_outcome,
-    check_transition,
 )
 from outdial.dispatch.pacing import advance, allowance, share
-from outdial.dispatch.policy import AttemptResult, Decision, after_attempt
 from outdial.errors import Conflict, InvalidField
-from outdial.store.callstore import CallStore, _may_become
+from outdial.store.callstore import _may_become
+from outdial.store.progress import ProgressStore
 from outdial.store.tables import (
     attempts,
     calls,
@@ -75,7 +74,7 @@ class Held:
     cancel_requested: bool
 
 
-class DispatchStore(CallStore):
+class DispatchStore(ProgressStore):
     # -- trunks -----------------------------------------------------------------------------
 
     def create_trunk(
@@ -313,109 +312,6 @@ class DispatchStore(CallStore):
             for r in rows
         ]
 
-    # -- progress ---------------------------------------------------------------------------
-
-    def record_ringing(self, claim: Claim, worker: str) -> None:
-        now = self.clock()
-        with self._write() as conn:
-            if _held(conn, claim, worker, (CallStatus.DIALING.value,)):
-                self._add_events(conn, [claim.call_pk], CallEvent.RINGING, now, None)
-
-    def record_answer(self, claim: Claim, worker: str) -> bool:
-        """dialing -> connected; False if this worker no longer holds the call."""
-        now = self.clock()
-        with self._write() as conn:
-            changed = conn.execute(
-                update(calls)
-                .where(
-                    calls.c.id == claim.call_pk,
-                    _may_become(CallStatus.CONNECTED),
-                    calls.c.lease_owner == worker,
-                )
-                .values(status=CallStatus.CONNECTED.value, updated_at=now)
-            ).rowcount
-            if not changed:
-                return False
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.call_pk == claim.call_pk, attempts.c.number == claim.attempt)
-                .values(answered_at=now)
-            )
-            self._add_events(conn, [claim.call_pk], CallEvent.CONNECTED, now, None)
-        return True
-
-    def finish_attempt(self, claim: Claim, worker: str, result: AttemptResult) -> Decision | None:
-        """Close the attempt and move the call on (retry or final); None if no longer held."""
-        now = self.clock()
-        with self._write() as conn:
-            row = conn.execute(
-                select(calls, deployments.c.retry_on)
-                .join(deployments, deployments.c.id == calls.c.deployment_id)
-                .where(
-                    calls.c.id == claim.call_pk,
-                    calls.c.status.in_(ACTIVE),
-                    calls.c.lease_owner == worker,
-                )
-                .with_for_update(of=calls)
-            ).first()
-            if row is None:
-                return None
-            return self._close(conn, row, claim.attempt, result, now)
-
-    def _close(
-        self, conn: Connection, row: Any, attempt: int, result: AttemptResult, now: float
-    ) -> Decision:
-        """Apply an attempt's result to a call row already read (and locked) in ``conn``."""
-        retry_on = frozenset(CalleeType(t) for t in row.retry_on.split(",") if t)
-        decision = after_attempt(
-            result,
-            attempts=row.attempts,
-            max_attempts=row.max_attempts,
-            reattempt_wait=row.reattempt_wait,
-            end_at=row.end_at,
-            retry_on=retry_on,
-            cancel_requested=row.cancel_requested,
-            now=now,
-        )
-        check_transition(CallStatus(row.status), decision.status)
-        # The talk time is computed by the database (NULL when never answered): one statement.
-        talk = conn.execute(
-            update(attempts)
-            .where(attempts.c.call_pk == row.id, attempts.c.number == attempt)
-            .values(
-                ended_at=now,
-                sip_code=result.sip_code,
-                cause=result.cause[:200],
-                callee_type=decision.callee_type.value,
-                duration=case(
-                    (attempts.c.answered_at.is_(None), null()),
-                    (attempts.c.answered_at > now, 0.0),  # another host's clock ran ahead
-                    else_=now - attempts.c.answered_at,
-                ),
-            )
-            .returning(attempts.c.duration)
-        ).scalar()
-        conn.execute(
-            update(calls)
-            .where(calls.c.id == row.id)
-            .values(
-                status=decision.status.value,
-                callee_type=decision.callee_type.value,
-                next_attempt_at=decision.next_attempt_at or row.next_attempt_at,
-                duration=talk if result.answered else row.duration,
-                end_reason=decision.end_reason or row.end_reason,
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now,
-            )
-        )
-        self._add_events(conn, [row.id], CallEvent.DISCONNECTED, now, result.cause[:200])
-        for event in decision.events:
-            self._add_events(conn, [row.id], event, now, decision.end_reason)
-        if decision.status is not CallStatus.QUEUED and row.result_url:
-            self._enqueue_result(conn, row.id, now)
-        return decision
-
     # -- leases -----------------------------------------------------------------------------
 
     def heartbeat(self, worker: str, lease: float, call_pks: Sequence[int]) -> list[Held]:
@@ -449,14 +345,7 @@ class DispatchStore(CallStore):
                 .where(calls.c.status.in_(ACTIVE), calls.c.lease_expires_at < now - REAP_GRACE)
                 .with_for_update(of=calls, skip_locked=True)
             ).all()
-            for row in rows:
-                connected = row.status == CallStatus.CONNECTED.value
-                result = AttemptResult(
-                    answered=connected,
-                    callee_type=CalleeType.UNKNOWN if connected else CalleeType.LINEFAILURE,
-                    cause="worker lost: its lease expired",
-                )
-                self._close(conn, row, row.attempts, result, now)
+            self._close_taken_over(conn, rows, now)
         return len(rows)
 
     # -- windows ----------------------------------------------------------------------------
@@ -538,21 +427,6 @@ class DispatchStore(CallStore):
             lines_in_use=in_use,
             outcomes={(s, t or ""): n for s, t, n in outcomes},
         )
-
-
-def _held(conn: Connection, claim: Claim, worker: str, statuses: tuple[str, ...]) -> bool:
-    return (
-        conn.execute(
-            select(calls.c.id).where(
-                and_(
-                    calls.c.id == claim.call_pk,
-                    calls.c.lease_owner == worker,
-                    calls.c.status.in_(statuses),
-                )
-            )
-        ).first()
-        is not None
-    )
 
 
 def _trunk(row: Any) -> Trunk:

@@ -151,23 +151,39 @@ def load_sim_config(text: str) -> SimConfig:
 
 
 class SimulatedLeg(Leg):
+    """One simulated call. Its timeline runs from the dial, in the carrier's time: however
+    long the dialer takes to record the ringing or the answer, the callee hangs up ``ring_s +
+    talk_s`` seconds after the dial, as a real one would."""
+
     def __init__(self, request: DialRequest, outcome: CalleeType, rule: SimRule) -> None:
         super().__init__(request)
         self.outcome = outcome
         self.rule = rule
-        self._hangup = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._started = self._loop.time()
+        self._hung_up = False
+        self._waiter: asyncio.Future[None] | None = None
         self._cause = ""
         self.dtmf_sent: list[str] = []
 
-    async def _wait(self, seconds: float | None) -> bool:
-        """Sleep ``seconds`` (None: until hung up); True if we were hung up meanwhile."""
-        if self._hangup.is_set():
+    async def _wait(self, offset: float | None) -> bool:
+        """Wait until ``offset`` seconds after the dial (None: until hung up); True if we were
+        hung up meanwhile. A timer and a future, no task: thousands of calls wait at once."""
+        if self._hung_up:
             return True
+        delay = None if offset is None else self._started + offset - self._loop.time()
+        if delay is not None and delay <= 0:
+            await asyncio.sleep(0)  # let others run, as a real wait would
+            return self._hung_up
+        waiter = self._waiter = self._loop.create_future()
+        timer = None if delay is None else self._loop.call_later(delay, _wake, waiter)
         try:
-            await asyncio.wait_for(self._hangup.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None
+        return self._hung_up
 
     async def events(self) -> AsyncIterator[LegEvent]:
         outcome = self.outcome
@@ -190,18 +206,26 @@ class SimulatedLeg(Leg):
             yield Ended(outcome, reason, code)
             return
         yield Answered(outcome)
-        if await self._wait(self.rule.talk_s):
+        assert ring is not None  # only noanswer rings without end, and it never answers
+        if await self._wait(ring + self.rule.talk_s):
             yield Ended(None, self._cause, local=True)
             return
         yield Ended(None, "callee hung up")
 
     async def hangup(self, cause: str) -> None:
-        if not self._hangup.is_set():
+        if not self._hung_up:
             self._cause = cause
-            self._hangup.set()
+            self._hung_up = True
+            if self._waiter is not None:
+                _wake(self._waiter)
 
     async def send_dtmf(self, digits: str) -> None:
         self.dtmf_sent.append(digits)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class SimulatedCarrier(Carrier):
@@ -210,5 +234,7 @@ class SimulatedCarrier(Carrier):
 
     def dial(self, request: DialRequest) -> SimulatedLeg:
         rule = self.config.rule_for(request.phone_number)
+        if len(rule.weights) == 1:
+            return SimulatedLeg(request, rule.weights[0][0], rule)
         rng = random.Random(f"{self.config.seed}:{request.call_id}:{request.attempt}")
         return SimulatedLeg(request, rule.outcome(rng), rule)
