@@ -169,6 +169,17 @@ def _may_become(status: CallStatus) -> Any:
     return calls.c.status.in_(sorted(s.value for s in sources_of(status)))
 
 
+def lock_calls_in_order(conn: Connection, where: Any) -> None:
+    """PostgreSQL: lock the calls matching ``where`` in id order before a multi-row UPDATE.
+
+    Every transaction that locks several calls (this, the dialer's group commit, heartbeats)
+    takes them in id order, so two of them can never wait for each other in a cycle (a
+    deadlock). SQLite needs nothing: ``BEGIN IMMEDIATE`` lets one writer in at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(calls.c.id).where(where).order_by(calls.c.id).with_for_update())
+
+
 def _notify_queued(conn: Connection) -> None:
     """Wake dialers in other processes once this transaction commits (PostgreSQL only)."""
     if conn.dialect.name == "postgresql":
@@ -437,6 +448,7 @@ class CallStore(StoreBase):
         never, noattempt = cancel_outcome(0, None)
         failed, _ = cancel_outcome(1, None)
         queued = and_(where, calls.c.status == CallStatus.QUEUED.value)
+        lock_calls_in_order(conn, queued)
         changed = list(
             conn.execute(
                 update(calls)
@@ -479,6 +491,14 @@ class CallStore(StoreBase):
 
     def _request_hangup(self, conn: Connection, where: Any, now: float, reason: str) -> int:
         """Calls being dialed are marked; the dialer hangs them up and makes them final."""
+        lock_calls_in_order(
+            conn,
+            and_(
+                where,
+                calls.c.status == CallStatus.DIALING.value,
+                calls.c.cancel_requested.is_(False),
+            ),
+        )
         changed = list(
             conn.execute(
                 update(calls)

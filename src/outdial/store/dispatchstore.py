@@ -24,7 +24,7 @@ from outdial.calls import (
 )
 from outdial.dispatch.pacing import advance, allowance, share
 from outdial.errors import Conflict, InvalidField
-from outdial.store.callstore import _may_become
+from outdial.store.callstore import _may_become, lock_calls_in_order
 from outdial.store.progress import ProgressStore
 from outdial.store.tables import (
     attempts,
@@ -327,6 +327,7 @@ class DispatchStore(ProgressStore):
             calls.c.id.in_(call_pks), calls.c.lease_owner == worker, calls.c.status.in_(ACTIVE)
         )
         with self._write() as conn:
+            lock_calls_in_order(conn, ours)
             conn.execute(update(calls).where(ours).values(lease_expires_at=now + lease))
             rows = conn.execute(select(calls.c.id, calls.c.cancel_requested).where(ours)).all()
         return [Held(r.id, r.cancel_requested) for r in rows]
