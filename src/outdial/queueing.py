@@ -101,7 +101,9 @@ class QueueService:
         for chunk in stream.chunks():
             accepted += len(chunk)
             shown.extend(chunk[: PREVIEW_ROWS - len(shown)])
-        return CsvPreview(schedule, stream.total_rows, accepted, tuple(shown), tuple(stream.rejects))
+        return CsvPreview(
+            schedule, stream.total_rows, accepted, tuple(shown), tuple(stream.rejects)
+        )
 
     def queue_items(self, deployment: Deployment, body: Any) -> BatchReport:
         """A JSON list of calls, or ``{"calls": [...], <shared options>}``."""

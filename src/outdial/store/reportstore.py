@@ -29,6 +29,9 @@ class QueueCounts:
     def of(self, *statuses: CallStatus) -> int:
         return sum(self.by_status.get(s.value, 0) for s in statuses)
 
+    def count(self, status: str) -> int:
+        return self.by_status.get(status, 0)
+
     @property
     def queued(self) -> int:
         return self.of(CallStatus.QUEUED)
