@@ -133,12 +133,17 @@ def test_an_operator_queues_watches_exports_cancels_and_signs_out(
 
     server, credentials = demo
     context = browser.new_context(  # type: ignore[attr-defined]
-        viewport={"width": 1280, "height": 900}, timezone_id="America/New_York", accept_downloads=True
+        viewport={"width": 1280, "height": 900},
+        timezone_id="America/New_York",
+        accept_downloads=True,
     )
     context.set_default_timeout(UI_TIMEOUT)
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.text} at {m.location}") if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: problems.append(f"{m.text} at {m.location}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda error: problems.append(str(error)))
 
     # The printed address leads to the sign-in page; the browser's time zone is preselected.
@@ -175,11 +180,11 @@ def test_an_operator_queues_watches_exports_cancels_and_signs_out(
     expect(dialog.locator("#rejected-rows")).to_contain_text("hello")
     expect(dialog.locator("#preview-rows")).to_contain_text("+16175550103")
     shot(page, "queue-calls-preview")
-    dialog.locator("#csv").set_input_files(str(csv_file))
-    dialog.get_by_role("button", name="Queue calls").click()
+    dialog.get_by_role("button", name="Queue calls").click()  # the file chosen stays chosen
     expect(dialog.locator("#upload-report [data-count=accepted]")).to_have_text("3")
     expect(dialog.locator("#upload-report [data-count=rejected]")).to_have_text("2")
     expect(dialog.locator("#rejected-rows tbody tr")).to_have_count(2)
+    expect(dialog.locator("#csv")).to_have_value("")  # a second click cannot queue it again
     shot(page, "queue-calls-report")
     dialog.get_by_role("button", name="Close").click()
 
@@ -189,6 +194,8 @@ def test_an_operator_queues_watches_exports_cancels_and_signs_out(
     expect(page.locator("#no-pending")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
     expect(page.locator("[data-figure=queued]")).to_have_text("0")
+    answered = page.locator("[data-figure=answer-rate]").inner_text()
+    expect(page.locator("#charts-section")).to_contain_text(answered)  # charts agree, live too
     expect(page.locator("#charts-section svg").first).to_be_visible()
     shot(page, "outbound-queue")
 
@@ -227,11 +234,14 @@ def test_an_operator_queues_watches_exports_cancels_and_signs_out(
     dialog.get_by_role("button", name="Close").click()
     expect(page.locator("#pending-table tbody tr")).to_have_count(2)
     expect(page.locator("#pending-table")).to_contain_text("2099-01-01 09:00")
+    page.get_by_role("button", name="Cancel the call to +16175550201").click()
+    expect(page.locator("#live .notice")).to_contain_text("Call to +16175550201 cancelled.")
+    expect(page.locator("#pending-table tbody tr")).to_have_count(1)
     page.get_by_role("link", name="Cancel all pending").click()
-    expect(page.locator("main")).to_contain_text("2 queued calls will not be dialed")
+    expect(page.locator("main")).to_contain_text("1 queued call will not be dialed")
     shot(page, "cancel-all")
     page.get_by_role("button", name="Yes, cancel all pending calls").click()
-    expect(page.locator(".notice")).to_contain_text("2 pending calls cancelled.")
+    expect(page.locator(".notice")).to_contain_text("1 pending call cancelled.")
     expect(page.locator("#no-pending")).to_be_visible()
 
     # Signed out, the queue page is refused and the sign-in page shown instead.

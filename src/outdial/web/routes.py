@@ -304,7 +304,7 @@ async def queue_page(
 async def pending_fragment(
     request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
 ) -> Response:
-    """The live part of the page: summary figures and the pending table (polled)."""
+    """The live part of the page: summary figures, pending table and charts (polled)."""
     deployment = await deployment_of(request, who, application_id, deployment_id)
     context: dict[str, Any] = {"deployment": deployment, "queue_url": queue_url(deployment)}
     context.update(await _pending_context(request, deployment, _page_number(request, "pending")))
@@ -320,16 +320,6 @@ async def completed_fragment(
     context: dict[str, Any] = {"deployment": deployment, "queue_url": queue_url(deployment)}
     context.update(await _completed_context(request, who, deployment))
     return render(request, "_completed.html", context)
-
-
-@router.get(QUEUE_PATH + "/charts")
-async def charts_fragment(
-    request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
-) -> Response:
-    deployment = await deployment_of(request, who, application_id, deployment_id)
-    context: dict[str, Any] = {"deployment": deployment, "queue_url": queue_url(deployment)}
-    context.update(await _summary_context(request, deployment))
-    return render(request, "_charts.html", context)
 
 
 @router.post(QUEUE_PATH + "/calls/{call_id}/cancel")
@@ -359,7 +349,7 @@ async def cancel_one(
         context.update(await _pending_context(request, deployment))
         context.update(await _summary_context(request, deployment))
         return render(request, "_live.html", context)
-    return redirect(request, queue_url(deployment) + "?cancelled=1")
+    return redirect(request, queue_url(deployment) + "?cancelled_one=1")
 
 
 @router.get(QUEUE_PATH + "/cancel-all")

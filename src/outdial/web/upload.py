@@ -41,6 +41,8 @@ UPLOAD_FIELDS = (
 TEXT_FIELDS = UPLOAD_FIELDS[1:]
 SHOWN_REJECTS = 500  # rejected rows listed on the page; the rest are counted
 INVALID = 422  # the form is shown again with the errors next to their fields
+WHOLE_FORM = {"HX-Retarget": "#upload-area"}  # htmx: replace the form, not just the results
+QUEUED = {"HX-Trigger": "queued"}  # htmx: an event the page's live parts listen for
 
 router = APIRouter(include_in_schema=False)
 OperatorDep = Annotated[Operator, Depends(operator)]
@@ -100,9 +102,15 @@ async def _queue_or_preview(
     except OutdialError as error:
         errors, message = field_errors(error, UPLOAD_FIELDS)
         context["upload"] = {"errors": errors, "message": message, "values": values}
-        return render(request, "_upload_form.html", context, status=INVALID)
-    context["upload"] = {"errors": {}, "message": None, "values": values}
-    return render(request, "_upload_form.html", context)
+        # the whole form again, so each error stands next to its field
+        return render(request, "_upload_form.html", context, INVALID, WHOLE_FORM)
+    if submit:
+        # a fresh form under the report: the same file is not queued twice by a second click
+        context["upload"] = {"errors": {}, "message": None, "values": {"max_attempts": "1"}}
+        # ...and the page's live tables refresh now rather than at their next poll
+        return render(request, "_upload_form.html", context, headers=WHOLE_FORM | QUEUED)
+    # a preview leaves the form, and the file chosen in it, as it is
+    return render(request, "_upload_result_only.html", context)
 
 
 @router.post(QUEUE_PATH + "/upload/preview")
