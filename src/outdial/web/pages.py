@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -33,6 +36,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
+NO_PAGE = "There is no such page in your account."
+
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.filters["local_time"] = display.local_time
 templates.env.filters["iso_time"] = display.iso_time
@@ -51,7 +56,7 @@ class SignInRequired(Exception):
 class PageNotFound(Exception):
     """No such page, or not this account's."""
 
-    def __init__(self, message: str = "There is no such page in your account.") -> None:
+    def __init__(self, message: str = NO_PAGE) -> None:
         self.message = message
         super().__init__(message)
 
@@ -190,9 +195,36 @@ def install(app: FastAPI) -> None:
         )
         return render(request, "error.html", {"title": "Refused", "message": message}, 403)
 
+    api_http_error = app.exception_handlers[HTTPException]
+    api_validation_error = app.exception_handlers[RequestValidationError]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Under /ui/ a person gets a page; elsewhere the API's JSON (or XML) error."""
+        if not request.url.path.startswith(UI + "/"):
+            return await _delegate(api_http_error, request, exc)
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return render(request, "error.html", {"title": "Not found", "message": NO_PAGE}, 404)
+        message = "This page cannot do that. Go back and try again."
+        return render(request, "error.html", {"title": "Refused", "message": message}, 400)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith(UI + "/"):
+            return await _delegate(api_validation_error, request, exc)
+        return render(request, "error.html", {"title": "Not found", "message": NO_PAGE}, 404)
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(PageNotFound, not_found)
     app.add_exception_handler(CsrfRefused, csrf_refused)
+
+
+async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
+    """Call another exception handler, sync or async."""
+    result = handler(request, exc)
+    response: Response = await result if inspect.isawaitable(result) else result
+    return response
 
 
 def field_errors(error: OutdialError, fields: tuple[str, ...]) -> tuple[dict[str, str], str | None]:

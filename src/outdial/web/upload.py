@@ -113,6 +113,21 @@ async def _queue_or_preview(
     return render(request, "_upload_result_only.html", context)
 
 
+@router.get(QUEUE_PATH + "/upload")
+async def upload_page(
+    request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
+) -> Response:
+    """The Queue Calls form as a page of its own: where the button leads without JavaScript."""
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    context = {
+        "deployment": deployment,
+        "queue_url": queue_url(deployment),
+        "title": "Queue Calls",
+        "upload": {"errors": {}, "message": None, "values": {"max_attempts": "1"}},
+    }
+    return render(request, "_upload_form.html", context)
+
+
 @router.post(QUEUE_PATH + "/upload/preview")
 async def preview(
     request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep

@@ -315,3 +315,31 @@ def test_call_detail_shows_events_and_parameters(
 )
 def test_assets_are_served_by_outdial(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 200
+
+
+def test_unknown_ui_paths_get_a_page_and_api_paths_keep_json(
+    client: TestClient, tenant: Tenant
+) -> None:
+    sign_in(client, tenant)
+    for path in ("/ui/nowhere", "/ui/deployments/abc/1", "/ui/deployments/1/99999999999999999999"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert "There is no such page in your account." in response.text
+    api = client.get("/api/nowhere")
+    assert api.status_code == 404 and "error" in api.json()
+    assert client.get("/api/apps/abc/1/calls", auth=tenant.auth).status_code == 400
+
+
+def test_queue_calls_works_without_javascript(client: TestClient, tenant: Tenant) -> None:
+    token = sign_in(client, tenant)
+    form = client.get(queue_page(tenant) + "/upload")
+    assert form.status_code == 200
+    assert "<html" in form.text and 'name="csv"' in form.text
+    queued = client.post(
+        queue_page(tenant) + "/upload",
+        data={"csrf_token": token},
+        files={"csv": ("calls.csv", GOOD_AND_BAD, "text/csv")},
+    )
+    assert queued.status_code == 200
+    assert "<html" in queued.text and 'data-count="accepted">2<' in queued.text

@@ -20,7 +20,10 @@
     var opener = event.target.closest("[data-open-dialog]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-open-dialog"));
-      if (dialog && dialog.showModal) { dialog.showModal(); }
+      if (dialog && dialog.showModal) {
+        event.preventDefault();  // without this script the link opens the form as a page
+        dialog.showModal();
+      }
       return;
     }
     var closer = event.target.closest("[data-close-dialog]");
