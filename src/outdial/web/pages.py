@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from outdial.accounts import Account, Deployment
+from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import services
 from outdial.errors import Conflict, Forbidden, NotFound, OutdialError
 from outdial.web import charts, display
@@ -36,6 +37,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
+LOGIN_RATE = 1 / 6  # sign-in attempts per second per account, sustained (10 a minute)
+LOGIN_BURST = 10  # attempts an account may have at once
 NO_PAGE = "There is no such page in your account."
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -101,6 +104,12 @@ async def operator(request: Request) -> Operator:
     if account is None:
         raise SignInRequired()
     return Operator(account, session)
+
+
+def login_limiter(request: Request) -> RateLimiter:
+    """Sign-in attempts per account: slows password guessing to a crawl."""
+    found: RateLimiter = request.app.state.login_limiter
+    return found
 
 
 def is_htmx(request: Request) -> bool:
@@ -216,6 +225,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(SignInRequired, sign_in_required)
+    app.state.login_limiter = RateLimiter(LOGIN_RATE, LOGIN_BURST)
     app.add_exception_handler(PageNotFound, not_found)
     app.add_exception_handler(CsrfRefused, csrf_refused)
 

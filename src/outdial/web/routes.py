@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from outdial.accounts import Deployment
+from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import MAX_ID, services
 from outdial.calls import FINAL_STATUSES, Call, CalleeType, CallStatus
 from outdial.errors import Forbidden, InvalidField, NotFound
@@ -29,6 +30,7 @@ from outdial.web.pages import (
     deployment_of,
     finish,
     is_htmx,
+    login_limiter,
     operator,
     redirect,
     render,
@@ -92,11 +94,19 @@ async def login(
     if not password:
         errors["password"] = "Enter your password."
     account = None
+    status = 400
     if not errors:
         store = services(request).store
-        account = await to_thread.run_sync(store.check_password, email, password)
-        if account is None:
-            errors["password"] = "The e-mail address or the password is wrong."
+        known = await to_thread.run_sync(store.account_by_email, email)
+        wait = login_limiter(request).acquire(known.id) if known else 0.0
+        if wait:
+            seconds = RateLimiter.retry_after(wait)
+            errors["password"] = f"Too many sign-in attempts: wait {seconds} s and try again."
+            status = 429
+        else:
+            account = await to_thread.run_sync(store.check_password, email, password)
+            if account is None:
+                errors["password"] = "The e-mail address or the password is wrong."
     if account is None:
         context = {
             "next": safe_next(next),
@@ -105,7 +115,7 @@ async def login(
             "email": email,
             "chosen_zone": time_zone,
         }
-        return render(request, "login.html", context, status=400)
+        return render(request, "login.html", context, status=status)
     session = session_of(request)
     sign_in(session, account.email, time.time())
     session.time_zone = display.valid_zone(time_zone)

@@ -343,3 +343,14 @@ def test_queue_calls_works_without_javascript(client: TestClient, tenant: Tenant
     )
     assert queued.status_code == 200
     assert "<html" in queued.text and 'data-count="accepted">2<' in queued.text
+
+
+def test_password_guessing_is_slowed_down(client: TestClient, tenant: Tenant) -> None:
+    token = csrf_of(client.get("/ui/login").text)
+    guess = {"email": tenant.email, "password": "guess", "csrf_token": token}
+    statuses = [client.post("/ui/login", data=guess).status_code for _ in range(11)]
+    assert statuses == [400] * 10 + [429]
+    refused = client.post("/ui/login", data={**guess, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert "Too many sign-in attempts" in refused.text
+    assert client.get("/ui/deployments", follow_redirects=False).status_code == 303
