@@ -226,7 +226,9 @@ def test_an_operator_queues_watches_exports_cancels_and_signs_out(
     # Calls due tomorrow stay pending; Cancel all asks first, then cancels them.
     later = tmp_path / "later.csv"
     later.write_text(LATER)
-    page.get_by_role("button", name="Queue Calls").click()
+    page.get_by_role("button", name="Queue Calls").focus()
+    page.keyboard.press(" ")  # the keyboard opens the dialog too
+    expect(dialog).to_be_visible()
     dialog.locator("#csv").set_input_files(str(later))
     dialog.locator("#start_timestamp").fill("2099-01-01T09:00")
     dialog.get_by_role("button", name="Queue calls").click()

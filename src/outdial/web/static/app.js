@@ -33,6 +33,14 @@
     }
   });
 
+  // The Queue Calls link acts as a button, so Space opens it as well as Enter.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === " " && event.target.matches && event.target.matches("a[data-open-dialog]")) {
+      event.preventDefault();
+      event.target.click();
+    }
+  });
+
   // Polling must not replace a table while someone is using a control inside it.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
