@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from outdial import __version__
 from outdial.api import errors
@@ -23,6 +25,10 @@ from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.metrics import registry_for
 from outdial.queueing import QueueService
 from outdial.store.store import Store
+from outdial.web import pages as web_pages
+from outdial.web import routes as web_routes
+from outdial.web import upload as web_upload
+from outdial.web.session import SessionCodec
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +101,21 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(router)
+    if settings.session_secret is None:
+        log.warning("no session secret set: web UI sign-ins end when this process stops")
+    app.state.session_codec = SessionCodec(settings.session_secret or secrets.token_hex(32))
+    web_pages.install(app)
+    app.include_router(web_routes.router)
+    app.include_router(web_upload.router)
+    app.mount(
+        web_pages.UI + "/static",
+        StaticFiles(directory=web_pages.WEB_DIR / "static"),
+        name="static",
+    )
     app.add_middleware(
         BodyLimit,
         limit=settings.max_request_bytes,
         large_limit=settings.max_upload_bytes,
-        large_suffixes=("/bulk_queue",),
+        large_suffixes=("/bulk_queue", "/upload", "/upload/preview"),
     )
     return app

@@ -253,6 +253,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         dialer=not args.no_dialer,
         lease=args.lease,
         dial_log=Path(args.sim_dial_log) if args.sim_dial_log else None,
+        session_secret=args.session_secret or None,
     )
 
 
@@ -392,6 +393,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             [
                 "",
                 "outdial demo is starting",
+                f"  web UI:        {base}/ui/  (sign in as {demo['email']}, "
+                f"password {demo['password']})",
                 f"  API docs:      {base}/docs",
                 f"  account:       {demo['email']}",
                 f"  developer key: {demo['developer_key']}",
@@ -435,6 +438,12 @@ def _add_server(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument(
         "--no-dialer", action="store_true", help="serve the API only; dial in `outdial worker`s"
+    )
+    parser.add_argument(
+        "--session-secret",
+        default="",
+        help="signs web UI sessions; the same in every process behind one address "
+        "(default: random per process, so sign-ins end on restart)",
     )
     _add_dialing(parser)
 

@@ -32,3 +32,6 @@ class Settings:
     dialer: bool = True  # run the dialer in this process
     lease: float = 30.0  # seconds a claimed call stays ours without a heartbeat
     dial_log: Path | None = None  # JSON lines per dial start and end (tests prove exactly-once)
+    # Signs the web UI's session cookies. None: a random one per process, so sign-ins end when
+    # it restarts; give every process behind one address the same secret.
+    session_secret: str | None = None

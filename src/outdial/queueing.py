@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from outdial.accounts import Deployment
@@ -20,9 +21,21 @@ from outdial.options import (
     parse_message_reference,
     parse_schedule,
 )
-from outdial.store.store import BatchReport, NewCall, Store, new_call_id
+from outdial.store.store import BatchReport, CallRow, NewCall, Reject, Store, new_call_id
 
 BULK_FORM_FIELDS = SCHEDULE_FIELDS | IGNORED_FIELDS  # shared options of a bulk request
+PREVIEW_ROWS = 20  # accepted rows a preview shows (all rejected rows are shown)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvPreview:
+    """What queuing an upload would do: the shared options, counts, sample rows, every reject."""
+
+    schedule: Schedule
+    total_rows: int
+    accepted: int
+    rows: tuple[CallRow, ...]  # the first PREVIEW_ROWS accepted rows
+    rejects: tuple[Reject, ...]
 
 
 class QueueService:
@@ -73,7 +86,24 @@ class QueueService:
         """Queue the good rows of a CSV upload and record the bad ones, in one transaction."""
         schedule = self._schedule(options)
         stream = self.ingestor.from_csv(csv_file)
-        return self.store.queue_batch(deployment, schedule, stream, source="csv", filename=filename)
+        report = self.store.queue_batch(
+            deployment, schedule, stream, source="csv", filename=filename
+        )
+        self.on_queued()
+        return report
+
+    def preview_csv(self, options: Mapping[str, Any], csv_file: BinaryIO) -> CsvPreview:
+        """Validate an upload exactly as ``queue_csv`` would, storing nothing."""
+        schedule = self._schedule(options)
+        stream = self.ingestor.from_csv(csv_file)
+        shown: list[CallRow] = []
+        accepted = 0
+        for chunk in stream.chunks():
+            accepted += len(chunk)
+            shown.extend(chunk[: PREVIEW_ROWS - len(shown)])
+        return CsvPreview(
+            schedule, stream.total_rows, accepted, tuple(shown), tuple(stream.rejects)
+        )
 
     def queue_items(self, deployment: Deployment, body: Any) -> BatchReport:
         """A JSON list of calls, or ``{"calls": [...], <shared options>}``."""

@@ -19,6 +19,7 @@ from outdial.store.callstore import (
     new_call_ids,
 )
 from outdial.store.dispatchstore import Claim, DispatchStore, Held
+from outdial.store.reportstore import ReportStore
 from outdial.store.tenants import TenantStore
 from outdial.store.webhookstore import (
     Delivery,
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-class Store(TenantStore, DispatchStore, WebhookStore):
+class Store(TenantStore, DispatchStore, WebhookStore, ReportStore):
     @classmethod
     def open(cls, database_url: str, clock: Clock = time.time) -> Store:
         """Connect, and create the schema if the database is empty."""

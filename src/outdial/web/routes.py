@@ -1,0 +1,503 @@
+"""The web UI's pages (SPEC §8): sign-in, deployments, the Outbound Queue, a call's detail."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Form, Path, Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from outdial.accounts import Deployment
+from outdial.api.ratelimit import RateLimiter
+from outdial.api.routes import MAX_ID, services
+from outdial.calls import FINAL_STATUSES, Call, CalleeType, CallStatus
+from outdial.errors import Forbidden, InvalidField, NotFound
+from outdial.store.callstore import CallQuery
+from outdial.web import display
+from outdial.web.pages import (
+    UI,
+    Operator,
+    PageNotFound,
+    check_csrf,
+    deployment_of,
+    finish,
+    is_htmx,
+    login_limiter,
+    operator,
+    redirect,
+    render,
+    safe_next,
+    session_of,
+)
+from outdial.web.session import sign_in, sign_out
+
+PER_PAGE = 25  # rows per page of the completed table
+PENDING_PER_PAGE = 25  # rows per page of the pending table
+CHART_HOURS = 24  # hours the calls-per-hour chart covers
+MAX_NUMBER_SEARCH = 32  # characters
+
+router = APIRouter(include_in_schema=False)
+OperatorDep = Annotated[Operator, Depends(operator)]
+AppId = Annotated[int, Path(ge=1, le=MAX_ID)]
+DepId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QUEUE_PATH = UI + "/deployments/{application_id}/{deployment_id}"
+
+
+def queue_url(deployment: Deployment) -> str:
+    return f"{UI}/deployments/{deployment.application_id}/{deployment.id}"
+
+
+# -- signing in ---------------------------------------------------------------------------
+
+
+@router.get("/")
+async def root() -> Response:
+    return RedirectResponse(UI + "/", status_code=303)
+
+
+@router.get(UI + "/")
+async def home(request: Request) -> Response:
+    target = UI + "/deployments" if session_of(request).email else UI + "/login"
+    return finish(request, RedirectResponse(target, status_code=303))
+
+
+@router.get(UI + "/login")
+async def login_page(request: Request, next: str | None = None) -> Response:
+    return render(
+        request,
+        "login.html",
+        {"next": safe_next(next), "zones": display.time_zones(), "errors": {}, "email": ""},
+    )
+
+
+@router.post(UI + "/login")
+async def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    time_zone: Annotated[str, Form(max_length=64)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    await check_csrf(request, csrf_token)
+    errors: dict[str, str] = {}
+    if not email.strip():
+        errors["email"] = "Enter the e-mail address of your account."
+    if not password:
+        errors["password"] = "Enter your password."
+    account = None
+    status = 400
+    if not errors:
+        store = services(request).store
+        known = await to_thread.run_sync(store.account_by_email, email)
+        wait = login_limiter(request).acquire(known.id) if known else 0.0
+        if wait:
+            seconds = RateLimiter.retry_after(wait)
+            errors["password"] = f"Too many sign-in attempts: wait {seconds} s and try again."
+            status = 429
+        else:
+            account = await to_thread.run_sync(store.check_password, email, password)
+            if account is None:
+                errors["password"] = "The e-mail address or the password is wrong."
+    if account is None:
+        context = {
+            "next": safe_next(next),
+            "zones": display.time_zones(),
+            "errors": errors,
+            "email": email,
+            "chosen_zone": time_zone,
+        }
+        return render(request, "login.html", context, status=status)
+    session = session_of(request)
+    sign_in(session, account.email, time.time())
+    session.time_zone = display.valid_zone(time_zone)
+    return redirect(request, safe_next(next))
+
+
+@router.post(UI + "/logout")
+async def logout(request: Request) -> Response:
+    await check_csrf(request)
+    sign_out(session_of(request))
+    return redirect(request, UI + "/login?signed_out=1")
+
+
+@router.get(UI + "/time-zone")
+async def time_zone_page(request: Request, who: OperatorDep) -> Response:
+    return render(request, "time_zone.html", {"zones": display.time_zones()})
+
+
+@router.post(UI + "/time-zone")
+async def set_time_zone(
+    request: Request,
+    who: OperatorDep,
+    time_zone: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    await check_csrf(request, csrf_token)
+    who.session.time_zone = display.valid_zone(time_zone)
+    who.session.changed = True
+    return redirect(request, UI + "/deployments")
+
+
+# -- deployments --------------------------------------------------------------------------
+
+
+@router.get(UI + "/deployments")
+async def deployments_page(request: Request, who: OperatorDep) -> Response:
+    store = services(request).store
+    found = await to_thread.run_sync(store.deployments_of, who.account)
+    counts = await to_thread.run_sync(store.queue_counts, [d.id for d in found])
+    rows = [(d, counts[d.id]) for d in found]
+    return render(request, "deployments.html", {"rows": rows, "title": "Deployments"})
+
+
+# -- the Outbound Queue page --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Filters:
+    """The completed table's filters, read from the query string; errors kept per field."""
+
+    status: str = ""
+    callee_type: str = ""
+    number: str = ""
+    since: str = ""
+    until: str = ""
+    page: int = 1
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, params: Any) -> Filters:
+        def text(name: str, limit: int = 64) -> str:
+            value = params.get(name) or ""
+            return str(value).strip()[:limit]
+
+        found = cls(
+            status=text("status"),
+            callee_type=text("callee_type"),
+            number=text("number", MAX_NUMBER_SEARCH),
+            since=text("since"),
+            until=text("until"),
+        )
+        try:
+            found.page = max(1, min(int(text("page") or 1), 1_000_000))
+        except ValueError:
+            found.page = 1
+        if found.status and found.status not in {s.value for s in FINAL_STATUSES}:
+            found.errors["status"] = "Choose a status from the list."
+        if found.callee_type and found.callee_type not in {t.value for t in CalleeType}:
+            found.errors["callee_type"] = "Choose a callee type from the list."
+        if found.number and not any(c.isdigit() for c in found.number):
+            found.errors["number"] = "Type some of the digits of the number."
+        return found
+
+    def query(self, zone: str, *, page: int | None = None, per_page: int = PER_PAGE) -> CallQuery:
+        since = until = None
+        try:
+            since = display.from_local_input("since", self.since, zone)
+        except InvalidField as error:
+            self.errors["since"] = error.reason
+        try:
+            until = display.from_local_input("until", self.until, zone)
+        except InvalidField as error:
+            self.errors["until"] = error.reason
+        valid = not self.errors
+        return CallQuery(
+            group="completed",
+            statuses=(CallStatus(self.status),) if valid and self.status else (),
+            callee_types=(CalleeType(self.callee_type),) if valid and self.callee_type else (),
+            phone_number="".join(c for c in self.number if c.isdigit()) or None,
+            since=since,
+            until=until,
+            page=page or self.page,
+            per_page=per_page,
+            newest_first=True,
+        )
+
+    def params(self, **changes: Any) -> str:
+        values = {
+            "status": self.status,
+            "callee_type": self.callee_type,
+            "number": self.number,
+            "since": self.since,
+            "until": self.until,
+            "page": self.page,
+        }
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
+
+
+def _pages(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+async def _completed_context(
+    request: Request, who: Operator, deployment: Deployment
+) -> dict[str, Any]:
+    filters = Filters.read(request.query_params)
+    query = filters.query(who.zone)
+    calls: list[Call] = []
+    total = 0
+    if not filters.errors:
+        store = services(request).store
+        calls, total = await to_thread.run_sync(store.list_calls, deployment, query)
+    return {
+        "filters": filters,
+        "completed": calls,
+        "completed_total": total,
+        "completed_pages": _pages(total, PER_PAGE),
+        "final_statuses": sorted(s.value for s in FINAL_STATUSES),
+        "callee_types": [t.value for t in CalleeType],
+    }
+
+
+async def _pending_context(
+    request: Request, deployment: Deployment, page: int = 1
+) -> dict[str, Any]:
+    store = services(request).store
+    query = CallQuery(group="pending", page=page, per_page=PENDING_PER_PAGE)
+    calls, total = await to_thread.run_sync(store.list_calls, deployment, query)
+    return {
+        "pending": calls,
+        "pending_total": total,
+        "pending_page": page,
+        "pending_pages": _pages(total, PENDING_PER_PAGE),
+    }
+
+
+async def _summary_context(request: Request, deployment: Deployment) -> dict[str, Any]:
+    store = services(request).store
+    counts = (await to_thread.run_sync(store.queue_counts, [deployment.id]))[deployment.id]
+    outcomes = await to_thread.run_sync(store.outcomes_by_callee_type, deployment)
+    now = time.time()
+    hours = await to_thread.run_sync(
+        store.calls_per_hour, deployment, now - (CHART_HOURS - 1) * 3600, now
+    )
+    return {"counts": counts, "outcomes": outcomes, "hours": hours}
+
+
+def _page_number(request: Request, name: str) -> int:
+    try:
+        return max(1, min(int(request.query_params.get(name) or 1), 1_000_000))
+    except ValueError:
+        return 1
+
+
+@router.get(QUEUE_PATH)
+async def queue_page(
+    request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
+) -> Response:
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    context: dict[str, Any] = {
+        "deployment": deployment,
+        "queue_url": queue_url(deployment),
+        "api_base": str(request.base_url).rstrip("/"),
+        "title": f"Outbound Queue: {deployment.application_name}",
+        "upload": {"errors": {}, "values": {"max_attempts": "1"}},
+    }
+    context.update(await _summary_context(request, deployment))
+    context.update(await _pending_context(request, deployment, _page_number(request, "pending")))
+    context.update(await _completed_context(request, who, deployment))
+    status = 400 if context["filters"].errors else 200
+    return render(request, "queue.html", context, status=status)
+
+
+@router.get(QUEUE_PATH + "/pending")
+async def pending_fragment(
+    request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
+) -> Response:
+    """The live part of the page: summary figures, pending table and charts (polled)."""
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    context: dict[str, Any] = {"deployment": deployment, "queue_url": queue_url(deployment)}
+    context.update(await _pending_context(request, deployment, _page_number(request, "pending")))
+    context.update(await _summary_context(request, deployment))
+    return render(request, "_live.html", context)
+
+
+@router.get(QUEUE_PATH + "/completed")
+async def completed_fragment(
+    request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
+) -> Response:
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    context: dict[str, Any] = {"deployment": deployment, "queue_url": queue_url(deployment)}
+    context.update(await _completed_context(request, who, deployment))
+    return render(request, "_completed.html", context)
+
+
+@router.post(QUEUE_PATH + "/calls/{call_id}/cancel")
+async def cancel_one(
+    request: Request,
+    application_id: AppId,
+    deployment_id: DepId,
+    call_id: Annotated[str, Path(max_length=64)],
+    who: OperatorDep,
+) -> Response:
+    await check_csrf(request)
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    store = services(request).store
+    try:
+        call = await to_thread.run_sync(store.get_call, who.account, call_id)
+    except (NotFound, Forbidden):
+        raise PageNotFound() from None
+    if call.deployment_id != deployment.id:
+        raise PageNotFound()
+    await to_thread.run_sync(store.cancel_call, who.account, call_id)
+    if is_htmx(request):
+        context: dict[str, Any] = {
+            "deployment": deployment,
+            "queue_url": queue_url(deployment),
+            "notice": f"Call to {call.phone_number} cancelled.",
+        }
+        context.update(await _pending_context(request, deployment))
+        context.update(await _summary_context(request, deployment))
+        return render(request, "_live.html", context)
+    return redirect(request, queue_url(deployment) + "?cancelled_one=1")
+
+
+@router.get(QUEUE_PATH + "/cancel-all")
+async def cancel_all_page(
+    request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
+) -> Response:
+    """Cancelling every pending call cannot be undone: ask first, on a page of its own."""
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    store = services(request).store
+    counts = (await to_thread.run_sync(store.queue_counts, [deployment.id]))[deployment.id]
+    context = {
+        "deployment": deployment,
+        "queue_url": queue_url(deployment),
+        "counts": counts,
+        "title": "Cancel all pending calls?",
+    }
+    return render(request, "cancel_all.html", context)
+
+
+@router.post(QUEUE_PATH + "/cancel-all")
+async def cancel_all(
+    request: Request,
+    application_id: AppId,
+    deployment_id: DepId,
+    who: OperatorDep,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    await check_csrf(request, csrf_token)
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    changed = await to_thread.run_sync(services(request).store.cancel_deployment, deployment)
+    return redirect(request, queue_url(deployment) + f"?cancelled={changed}")
+
+
+# -- export -------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "call_id",
+    "phone_number",
+    "status",
+    "callee_type",
+    "attempts",
+    "max_attempts",
+    "queued_at",
+    "last_attempt_at",
+    "duration_s",
+    "message_reference",
+    "results",
+    "call_parameters",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str | None) -> str:
+    """Free text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_rows(calls: Iterator[Call], zone: str) -> Iterator[str]:
+    """The CSV of ``calls``, a line at a time; times in ISO 8601 with the operator's offset."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(values: list[Any]) -> str:
+        writer.writerow(values)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    def iso(seconds: float | None) -> str:
+        if seconds is None:
+            return ""
+        return display.to_iso_in_zone(seconds, zone)
+
+    yield line(list(EXPORT_COLUMNS))
+    for call in calls:
+        yield line(
+            [
+                call.call_id,
+                call.phone_number,
+                call.status.value,
+                call.callee_type.value if call.callee_type else "",
+                call.attempts,
+                call.max_attempts,
+                iso(call.queued_at),
+                iso(call.last_attempt_at),
+                "" if call.duration is None else round(call.duration),
+                _cell(call.message_reference),
+                json.dumps(call.results, ensure_ascii=False) if call.results else "",
+                json.dumps(call.call_parameters, ensure_ascii=False)
+                if call.call_parameters
+                else "",
+            ]
+        )
+
+
+@router.get(QUEUE_PATH + "/export.csv")
+async def export_csv(
+    request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
+) -> Response:
+    """The completed calls the filters select, every page of them, as CSV."""
+    deployment = await deployment_of(request, who, application_id, deployment_id)
+    filters = Filters.read(request.query_params)
+    query = filters.query(who.zone)
+    if filters.errors:
+        return redirect(request, f"{queue_url(deployment)}?{filters.params()}")
+    store = services(request).store
+    rows = export_rows(store.iter_calls(deployment, query), who.zone)
+    name = f"outdial-{deployment.application_id}-{deployment.id}-completed.csv"
+    response = StreamingResponse(
+        rows,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+    return finish(request, response)
+
+
+# -- a call -------------------------------------------------------------------------------
+
+
+@router.get(UI + "/calls/{call_id}")
+async def call_page(
+    request: Request, call_id: Annotated[str, Path(max_length=64)], who: OperatorDep
+) -> Response:
+    store = services(request).store
+    try:
+        call = await to_thread.run_sync(store.get_call, who.account, call_id)
+        deliveries = await to_thread.run_sync(store.deliveries_for_call, who.account, call_id)
+    except (NotFound, Forbidden):
+        raise PageNotFound() from None
+    deployment = await deployment_of(request, who, call.application_id, call.deployment_id)
+    context = {
+        "call": call,
+        "deliveries": deliveries,
+        "deployment": deployment,
+        "queue_url": queue_url(deployment),
+        "title": f"Call to {call.phone_number}",
+    }
+    return render(request, "call.html", context)
