@@ -161,8 +161,8 @@ def test_another_accounts_deployment_and_call_are_not_found(
         queue_page(theirs) + f"/calls/{their_call}/cancel", data={"csrf_token": token}
     )
     assert cancel.status_code == 404
-    assert client.post(queue_page(theirs) + "/cancel-all", data={"csrf_token": token}).status_code
-    assert "their call is still queued", client.get(f"/api/outbound/{their_call}", auth=theirs.auth)
+    cancel_all = client.post(queue_page(theirs) + "/cancel-all", data={"csrf_token": token})
+    assert cancel_all.status_code == 404
     assert (
         client.get(f"/api/outbound/{their_call}", auth=theirs.auth).json()["call_details"]["status"]
         == "queued"
@@ -209,6 +209,25 @@ def test_preview_stores_nothing_and_upload_reports_the_same_rows(
     assert [(int(r), html.unescape(v), html.unescape(why)) for r, v, why in rejected] == [
         (e["row"], e["value"], e["reason"]) for e in api["errors"]
     ]
+
+
+def test_the_example_csv_offered_in_the_dialog_previews_as_it_says(
+    client: TestClient, tenant: Tenant
+) -> None:
+    token = sign_in(client, tenant)
+    page = client.get(queue_page(tenant) + "/upload")
+    assert 'href="/ui/static/example.csv"' in page.text
+    example = client.get("/ui/static/example.csv")
+    assert example.status_code == 200
+    preview = client.post(
+        queue_page(tenant) + "/upload/preview",
+        data={"csrf_token": token, "max_attempts": "1"},
+        files={"csv": ("example.csv", example.content, "text/csv")},
+        headers={"HX-Request": "true"},
+    )
+    assert 'data-count="accepted">6<' in preview.text
+    assert 'data-count="rejected">2<' in preview.text  # "two of its rows are wrong on purpose"
+    assert "duplicate of row 2" in preview.text
 
 
 def test_upload_errors_are_shown_next_to_their_fields(client: TestClient, tenant: Tenant) -> None:
