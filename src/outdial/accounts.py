@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from outdial.calls import CalleeType
 
@@ -39,3 +41,6 @@ class Deployment:
     trunk_id: int | None = None  # None: not bound to a trunk, so its calls are not dialed
     ring_timeout: float = 30.0  # seconds
     calling_hours: str | None = None  # "08:00-21:00" in the callee's local time
+    detection: bool = True  # callee-type detection on answered calls (SPEC §7)
+    # Detection thresholds that differ from the defaults (names of DetectionParams fields).
+    detection_params: Mapping[str, Any] = field(default_factory=dict)

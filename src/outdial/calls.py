@@ -131,6 +131,29 @@ class Attempt:
     cause: str | None
     callee_type: CalleeType | None
     duration: float | None
+    detect_cause: str | None = None  # the detection rule that decided an answered attempt
+    decided_ms: int | None = None  # ms of the callee's audio heard when detection decided
+    beep_end_ms: int | None = None  # ms from answer where the voicemail beep ended
+
+    def details(self) -> dict[str, Any]:
+        """One attempt as the API shows it (timestamps in Unix seconds)."""
+        return {
+            "attempt": self.number,
+            "start_timestamp": _seconds(self.started_at),
+            "answer_timestamp": _seconds(self.answered_at),
+            "end_timestamp": _seconds(self.ended_at),
+            "sip_code": self.sip_code,
+            "cause": self.cause,
+            "callee_type": self.callee_type.value if self.callee_type else None,
+            "duration": None if self.duration is None else round(self.duration),
+            "detection": None
+            if self.detect_cause is None
+            else {
+                "cause": self.detect_cause,
+                "decided_ms": self.decided_ms,
+                "beep_end_ms": self.beep_end_ms,
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +210,7 @@ class Call:
             details["events"] = [
                 {"event": event.event, "timestamp": _seconds(event.at)} for event in self.events
             ]
+            details["attempt_details"] = [attempt.details() for attempt in self.attempt_list]
         return details
 
 

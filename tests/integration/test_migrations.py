@@ -14,7 +14,7 @@ from outdial.store.store import Store
 from outdial.store.tables import metadata
 
 MakeDatabase = Callable[..., str]
-HEAD = "0002"
+HEAD = "0003"
 
 
 @pytest.fixture

@@ -109,6 +109,24 @@ class Event(BaseModel):
     timestamp: int
 
 
+class Detection(BaseModel):
+    cause: str
+    decided_ms: int | None
+    beep_end_ms: int | None
+
+
+class AttemptDetails(BaseModel):
+    attempt: int
+    start_timestamp: int
+    answer_timestamp: int | None
+    end_timestamp: int | None
+    sip_code: int | None
+    cause: str | None
+    callee_type: str | None
+    duration: int | None
+    detection: Detection | None
+
+
 class CallDetails(BaseModel):
     call_id: str
     phone_number: str
@@ -126,6 +144,7 @@ class CallDetails(BaseModel):
     call_parameters: dict[str, Any]
     results: dict[str, Any]
     events: list[Event] | None = None
+    attempt_details: list[AttemptDetails] | None = None
 
 
 class CallStatusResponse(BaseModel):

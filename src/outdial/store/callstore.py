@@ -607,4 +607,7 @@ def _attempt(row: Row[Any]) -> Attempt:
         cause=row.cause,
         callee_type=CalleeType(row.callee_type) if row.callee_type else None,
         duration=row.duration,
+        detect_cause=row.detect_cause,
+        decided_ms=row.decided_ms,
+        beep_end_ms=row.beep_end_ms,
     )

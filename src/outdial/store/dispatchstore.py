@@ -52,6 +52,8 @@ class Claim:
     caller_id: str | None
     postd: str | None
     ring_timeout: float
+    detection: bool = True  # run callee-type detection when answered
+    detection_params: str | None = None  # the deployment's JSON of DetectionParams overrides
 
 
 # Decides, per (call_pk, phone_number), whether calling hours allow dialing now; returns the
@@ -308,6 +310,8 @@ class DispatchStore(ProgressStore):
                 caller_id=r.ani or dep.caller_id,
                 postd=r.postd,
                 ring_timeout=dep.ring_timeout,
+                detection=dep.detection,
+                detection_params=dep.detection_params,
             )
             for r in rows
         ]

@@ -34,6 +34,7 @@ from outdial.store.tables import attempts, call_events, calls, deployments
 ACTIVE = frozenset({CallStatus.DIALING.value, CallStatus.CONNECTED.value})
 MAY_CONNECT = frozenset(s.value for s in sources_of(CallStatus.CONNECTED))
 CAUSE_LENGTH = 200  # characters of a cause or detail kept
+DETECT_CAUSE_LENGTH = 100  # characters of a detection rule's name kept
 SELECT_CHUNK = 500  # call ids per IN (...) list
 
 
@@ -83,7 +84,21 @@ class FinishOp:
     at: float
 
 
-ProgressOp = RingingOp | AnswerOp | FinishOp
+@dataclass(frozen=True, slots=True)
+class DetectedOp:
+    """Detection decided who answered (or found the beep): recorded on the attempt, and as
+    the call's callee type while it is connected. Result: False if the call is not held."""
+
+    claim: ClaimRef
+    worker: str
+    callee_type: CalleeType
+    cause: str
+    decided_ms: int
+    beep_end_ms: int | None
+    at: float
+
+
+ProgressOp = RingingOp | AnswerOp | DetectedOp | FinishOp
 # One per operation: its result (None, a bool, a Decision) or the exception it raised alone.
 Outcome = Any
 
@@ -108,6 +123,21 @@ _ANSWER_ATTEMPT = (
     update(attempts)
     .where(attempts.c.call_pk == bindparam("b_pk"), attempts.c.number == bindparam("b_number"))
     .values(answered_at=bindparam("b_at"))
+)
+_DETECTED_ATTEMPT = (
+    update(attempts)
+    .where(attempts.c.call_pk == bindparam("b_pk"), attempts.c.number == bindparam("b_number"))
+    .values(
+        callee_type=bindparam("b_callee_type"),
+        detect_cause=bindparam("b_cause"),
+        decided_ms=bindparam("b_decided_ms"),
+        beep_end_ms=bindparam("b_beep_end_ms"),
+    )
+)
+_DETECTED_CALL = (
+    update(calls)
+    .where(calls.c.id == bindparam("b_pk"))
+    .values(callee_type=bindparam("b_callee_type"), updated_at=bindparam("b_at"))
 )
 _CLOSE_ATTEMPT = (
     update(attempts)
@@ -231,6 +261,8 @@ class _Batch:
         self.events: list[dict[str, Any]] = []
         self.connects: list[dict[str, Any]] = []
         self.answers: list[dict[str, Any]] = []
+        self.detected_attempts: list[dict[str, Any]] = []
+        self.detected_calls: list[dict[str, Any]] = []
         self.attempt_closes: list[dict[str, Any]] = []
         self.call_closes: list[dict[str, Any]] = []
         self.final: list[tuple[int, float]] = []  # calls made final: their result callbacks
@@ -251,6 +283,23 @@ class _Batch:
             self.connects.append({"b_pk": pk, "b_at": op.at})
             self.answers.append({"b_pk": pk, "b_number": op.claim.attempt, "b_at": op.at})
             self._event(pk, CallEvent.CONNECTED, op.at, None)
+            return True
+        if isinstance(op, DetectedOp):
+            if state.status != CallStatus.CONNECTED.value:
+                return False
+            self.detected_attempts.append(
+                {
+                    "b_pk": pk,
+                    "b_number": op.claim.attempt,
+                    "b_callee_type": op.callee_type.value,
+                    "b_cause": op.cause[:DETECT_CAUSE_LENGTH],
+                    "b_decided_ms": op.decided_ms,
+                    "b_beep_end_ms": op.beep_end_ms,
+                }
+            )
+            self.detected_calls.append(
+                {"b_pk": pk, "b_callee_type": op.callee_type.value, "b_at": op.at}
+            )
             return True
         if state.status not in ACTIVE:
             return None
@@ -310,6 +359,8 @@ class _Batch:
         for statement, rows in (
             (_CONNECT, self.connects),
             (_ANSWER_ATTEMPT, self.answers),
+            (_DETECTED_ATTEMPT, self.detected_attempts),
+            (_DETECTED_CALL, self.detected_calls),
             (_CLOSE_ATTEMPT, self.attempt_closes),
             (_CLOSE_CALL, self.call_closes),
             (insert(call_events), self.events),  # in operation order: each call's in order
@@ -329,6 +380,7 @@ __all__ = [
     "AnswerOp",
     "AttemptKey",
     "ClaimRef",
+    "DetectedOp",
     "FinishOp",
     "Outcome",
     "ProgressOp",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     text,
+    true,
 )
 
 # BIGINT primary keys on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid.
@@ -85,6 +86,10 @@ deployments = Table(
     Column("ring_timeout", Float, nullable=False, server_default="30"),
     Column("calling_hours", String(32), nullable=True),  # "08:00-21:00", callee's local time
     Column("next_dial_at", Float, nullable=False, server_default="0"),  # pacing state (GCRA)
+    # Callee-type detection on answered calls (SPEC §7), and its parameters as a JSON object
+    # of DetectionParams fields that differ from the defaults.
+    Column("detection", Boolean, nullable=False, server_default=true()),
+    Column("detection_params", Text, nullable=True),
 )
 
 batches = Table(
@@ -174,6 +179,11 @@ attempts = Table(
     Column("cause", String(200), nullable=True),
     Column("callee_type", String(16), nullable=True),
     Column("duration", Float, nullable=True),
+    # What detection decided on an answered attempt: its rule, when (ms of audio from answer),
+    # and where the voicemail beep ended.
+    Column("detect_cause", String(100), nullable=True),
+    Column("decided_ms", Integer, nullable=True),
+    Column("beep_end_ms", Integer, nullable=True),
     Index("ix_attempts_call_number", "call_pk", "number", unique=True),
     # At most one unfinished attempt per call: the database itself refuses to let a call be
     # dialed twice at the same time, whatever a worker believes.

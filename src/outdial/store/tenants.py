@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -132,6 +134,8 @@ class TenantStore(StoreBase):
         trunk_id: int | None = None,
         ring_timeout: float = RING_TIMEOUT,
         calling_hours: str | None = None,
+        detection: bool = True,
+        detection_params: Mapping[str, Any] | None = None,
     ) -> Deployment:
         if not ring_timeout >= MIN_RING_TIMEOUT:
             raise InvalidField(
@@ -164,6 +168,10 @@ class TenantStore(StoreBase):
                     trunk_id=trunk_id,
                     ring_timeout=ring_timeout,
                     calling_hours=calling_hours,
+                    detection=detection,
+                    detection_params=json.dumps(dict(detection_params))
+                    if detection_params
+                    else None,
                     next_dial_at=0.0,
                 )
                 .returning(deployments.c.id)
@@ -245,4 +253,6 @@ def _deployment(row: Row[Any], application_name: str) -> Deployment:
         row.trunk_id,
         row.ring_timeout,
         row.calling_hours,
+        row.detection,
+        json.loads(row.detection_params) if row.detection_params else {},
     )

@@ -27,6 +27,7 @@ CALL_DETAILS_KEYS = [
     "call_parameters",
     "results",
     "events",
+    "attempt_details",
 ]
 
 
@@ -83,6 +84,7 @@ def test_call_details_carry_exactly_the_spec_fields(
         "call_parameters": {"name": "Ada"},
         "results": {},
         "events": [{"event": "queued", "timestamp": now}],
+        "attempt_details": [],  # outdial's addition: each attempt, with its detection
     }
 
 
@@ -231,7 +233,8 @@ def test_list_shape_and_default_order(
     assert set(body) == {"calls", "page", "per_page", "total"}
     assert (body["page"], body["per_page"], body["total"]) == (1, 100, 5)
     assert ids(body) == spread["ids"]
-    assert list(body["calls"][0]) == [k for k in CALL_DETAILS_KEYS if k != "events"]
+    history = ("events", "attempt_details")
+    assert list(body["calls"][0]) == [k for k in CALL_DETAILS_KEYS if k not in history]
 
 
 def test_list_newest_first(client: TestClient, tenant: Tenant, spread: dict[str, Any]) -> None:
