@@ -26,6 +26,7 @@ from outdial.store.groupcommit import GroupCommit, GroupCommitClosed
 from outdial.store.progress import (
     AnswerOp,
     ClaimRef,
+    DetectedOp,
     FinishOp,
     Outcome,
     ProgressOp,
@@ -122,6 +123,35 @@ def test_one_batch_gives_each_operation_its_own_result(
     assert (busy.status, busy.callee_type) == (CallStatus.FAILED, CalleeType.BUSY)
     assert busy.attempt_list[0].sip_code == 486
     assert [e for e, _ in events_of(store, tenant, d)] == ["dialing"]
+
+
+def test_detection_is_recorded_on_the_attempt_of_a_connected_call(
+    store: Store, tenant: Account, dep: Deployment
+) -> None:
+    machine, ringing = claim_calls(store, dep, 2)
+    voicemail = CalleeType.ANSWERINGMACHINE
+    outcomes = store.apply_progress(
+        [
+            AnswerOp(ref(machine), "w", T0),
+            DetectedOp(ref(machine), "w", voicemail, "beep after greeting", 5320, 5320, T0 + 6),
+            DetectedOp(ref(ringing), "w", voicemail, "greeting", 900, None, T0),  # not answered
+        ]
+    )
+    assert outcomes == [True, True, False]
+    live = store.get_call(tenant, machine.call_id)
+    assert live.callee_type is voicemail  # shown while the call is still up
+    store.apply_progress(
+        [FinishOp(ref(machine), "w", AttemptResult(True, voicemail, "bye"), T0 + 9)]
+    )
+    details = store.get_call(tenant, machine.call_id).details()
+    assert details["callee_type"] == "answeringmachine"
+    [attempt] = details["attempt_details"]
+    assert attempt["detection"] == {
+        "cause": "beep after greeting",
+        "decided_ms": 5320,
+        "beep_end_ms": 5320,
+    }
+    assert store.get_call(tenant, ringing.call_id).attempt_list[0].detect_cause is None
 
 
 def test_a_bad_operation_fails_alone(store: Store, tenant: Account, dep: Deployment) -> None:
