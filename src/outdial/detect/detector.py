@@ -1,0 +1,378 @@
+"""The streaming callee-type detector: 20 ms frames in, a :class:`Verdict` out.
+
+Rules, checked on every frame in this order (docs/detection.md explains them):
+
+1. Tones that identify the callee at once: the SIT triad (informationtone), the fax answer
+   tone CED or V.21 flags (fax), and the fax calling tone CNG heard before any speech.
+2. A steady tone of 400-2000 Hz after speech is a voicemail beep: answeringmachine.
+3. Speech followed by silence is a person (voice); the longer the greeting, the longer the
+   silence must be, because voicemail greetings pause between sentences and people do not
+   pause after a short "hello?".
+4. Speech that goes on longer than a person's greeting is a machine.
+5. Nothing heard for ``dead_air_ms`` is unknown, and so is anything undecided at
+   ``max_decision_ms``.
+
+After ``answeringmachine`` the detector keeps listening and reports where the beep ended.
+Everything here is a pure function of the audio: no clock, no I/O, no randomness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from outdial.calls import CalleeType
+from outdial.detect import features
+from outdial.detect.g711 import alaw_decode, ulaw_decode
+from outdial.detect.params import FRAME_MS, FRAME_SAMPLES, DetectionParams
+from outdial.detect.vad import VoiceActivity
+from outdial.detect.verdict import Cause, Verdict
+
+SIT_SHARE = 0.8  # share of a window's energy at a SIT frequency for a SIT frame
+CED_SHARE = 0.7  # share at 2100 Hz (lower: phase reversals smear the window)
+CNG_SHARE = 0.8  # share at 1100 Hz
+V21_BAND_SHARE = 0.8  # share of a window's energy in the V.21 band (1550-1950 Hz)
+V21_MARK_SHARE = 0.1  # share at the 1650 Hz mark frequency (flags are mostly ones)
+V21_MODULATED = 0.8  # purity below which a V.21 frame shows the FSK switching frequency
+V21_MODULATED_SHARE = 0.2  # share of a V.21 run's frames that must show it (not a beep)
+TONE_GAP_FRAMES = 2  # frames a tone may drop out (a lost packet, a phase reversal)
+TONE_LEVEL_DROP_DB = 10.0  # dB below a tone's level at which a frame no longer continues it
+CED_CLEARANCE_HZ = 50.0  # Hz: a steady tone this close to 2100 Hz is fax, never a beep
+CNG_CLEARANCE_HZ = 25.0  # Hz around 1100 Hz for a CNG burst heard before speech
+
+
+@dataclass(slots=True)
+class _ToneRun:
+    """A steady tone being heard: frames [start, last], at about ``hz``."""
+
+    start: int
+    last: int
+    hz: float
+    level: float
+    frames: int = 1
+
+
+@dataclass(slots=True)
+class _LabelRun:
+    """Consecutive frames (small gaps allowed) carrying the same tone label."""
+
+    label: int
+    start: int
+    last: int
+
+
+class Detector:
+    """Decides who answered from the callee's audio, fed in 20 ms frames from answer.
+
+    ``feed`` takes 16-bit PCM at 8 kHz (a numpy int16 array or little-endian bytes), usually
+    one 160-sample frame; any length works and the result does not depend on how the audio is
+    split. It returns a :class:`Verdict` when the decision is made and again whenever the beep
+    end is found or moves (a second beep), otherwise ``None``. ``verdict`` holds the latest.
+    ``finished`` turns true when nothing more will change.
+    """
+
+    def __init__(self, params: DetectionParams | None = None) -> None:
+        self.params = params or DetectionParams()
+        p = self.params
+        self._vad = VoiceActivity(p.vad_mode)
+        self._history = np.zeros(FRAME_SAMPLES, dtype=np.float64)
+        self._partial = np.zeros(0, dtype=np.int16)
+        self.verdict: Verdict | None = None
+        self._frame = -1  # index of the frame being processed
+        # speech
+        self._speech_run = 0
+        self._in_utterance = False
+        self._first_speech = -1
+        self._last_speech = -1
+        self._quiet = 0  # non-speech, non-tone frames since the last speech frame
+        self._utterances = 0
+        # tones
+        self._tone: _ToneRun | None = None
+        self._labels: list[_LabelRun] = []  # recent SIT label runs, oldest first
+        self._ced = 0  # frames of the current 2100 Hz run
+        self._ced_gap = 0
+        self._v21 = 0
+        self._v21_gap = 0
+        self._v21_modulated = 0
+        self._beep_end: int | None = None  # frame index of the last beep frame
+        self._decided = -1
+        # frame counts from the parameters
+        self._f_speech_start = p.frames(p.speech_start_ms)
+        self._f_speech_gap = p.frames(p.speech_gap_ms)
+        self._f_beep_min = p.frames(p.beep_min_ms)
+        self._f_settle = p.frames(p.beep_settle_ms)
+
+    # input --------------------------------------------------------------------------------
+
+    def feed(self, audio: npt.NDArray[np.int16] | bytes) -> Verdict | None:
+        """Process audio (16-bit PCM, 8 kHz mono); the newest verdict made or changed by it."""
+        samples = np.frombuffer(audio, dtype="<i2") if isinstance(audio, bytes) else audio
+        if len(self._partial):
+            samples = np.concatenate([self._partial, samples])
+        whole = len(samples) // FRAME_SAMPLES * FRAME_SAMPLES
+        self._partial = samples[whole:].copy()
+        if whole == 0:
+            return None
+        block = samples[:whole].astype(np.int16, copy=False)
+        measured = block.astype(np.float64)
+        feats = features.measure(self._history, measured)
+        self._history = measured[-FRAME_SAMPLES:]
+        pcm = block.astype("<i2").tobytes()
+        changed: Verdict | None = None
+        step = 2 * FRAME_SAMPLES
+        for i in range(whole // FRAME_SAMPLES):
+            if self._step(
+                feats.level_dbfs[i],
+                feats.peak_hz[i],
+                feats.purity[i],
+                feats.bank[i],
+                feats.v21_band[i],
+                pcm[i * step : (i + 1) * step],
+            ):
+                changed = self.verdict
+        return changed
+
+    def feed_ulaw(self, payload: bytes) -> Verdict | None:
+        """``feed`` for G.711 µ-law bytes (an RTP PCMU payload)."""
+        return self.feed(ulaw_decode(payload))
+
+    def feed_alaw(self, payload: bytes) -> Verdict | None:
+        """``feed`` for G.711 A-law bytes (an RTP PCMA payload)."""
+        return self.feed(alaw_decode(payload))
+
+    @property
+    def position_ms(self) -> int:
+        """Milliseconds of audio processed (whole frames)."""
+        return (self._frame + 1) * FRAME_MS
+
+    @property
+    def finished(self) -> bool:
+        """True once the verdict is final: decided and, for a machine, the beep settled."""
+        v = self.verdict
+        if v is None:
+            return False
+        if v.callee_type is not CalleeType.ANSWERINGMACHINE:
+            return True
+        if self._tone is not None:
+            return False
+        p = self.params
+        if self._beep_end is not None:
+            return (self._frame - self._beep_end) * FRAME_MS >= p.beep_after_beep_ms
+        return (self._frame - self._decided) * FRAME_MS >= p.beep_listen_ms
+
+    # one frame ----------------------------------------------------------------------------
+
+    def _step(
+        self,
+        level: float,
+        peak: float,
+        purity: float,
+        bank: list[float],
+        v21_band: float,
+        pcm: bytes,
+    ) -> bool:
+        """Advance one frame; True when the verdict changed."""
+        self._frame += 1
+        p = self.params
+        if self.verdict is not None and (
+            self.verdict.callee_type is not CalleeType.ANSWERINGMACHINE or self.finished
+        ):
+            return False
+
+        tonal = level >= p.tone_floor_dbfs and purity >= p.tone_purity
+        if tonal and self._tone is not None and level < self._tone.level - TONE_LEVEL_DROP_DB:
+            tonal = False
+        speech = not tonal and level >= p.speech_floor_dbfs and self._vad.is_speech(pcm)
+        decision = self._tones(level, peak, purity, tonal, bank, v21_band)
+        self._speech(speech, tonal)
+        if self.verdict is not None:
+            return decision
+        if decision:
+            return True
+        return self._rules()
+
+    def _decide(self, callee_type: CalleeType, cause: Cause) -> bool:
+        beep = None if self._beep_end is None else (self._beep_end + 1) * FRAME_MS
+        if self.verdict is None:
+            self._decided = self._frame
+            self.verdict = Verdict(callee_type, cause, self.position_ms, beep)
+            return True
+        if self.verdict.beep_end_ms != beep:
+            v = self.verdict
+            self.verdict = Verdict(v.callee_type, v.cause, v.decided_ms, beep)
+            return True
+        return False
+
+    # speech -------------------------------------------------------------------------------
+
+    def _speech(self, speech: bool, tonal: bool) -> None:
+        if speech:
+            self._speech_run += 1
+            if self._in_utterance:
+                self._last_speech = self._frame
+                self._quiet = 0
+            elif self._speech_run >= self._f_speech_start:
+                self._in_utterance = True
+                self._utterances += 1
+                if self._first_speech < 0:
+                    self._first_speech = self._frame - self._speech_run + 1
+                self._last_speech = self._frame
+                self._quiet = 0
+            return
+        self._speech_run = 0
+        if not tonal:
+            self._quiet += 1
+        if self._in_utterance and self._frame - self._last_speech > self._f_speech_gap:
+            self._in_utterance = False
+
+    def _rules(self) -> bool:
+        p = self.params
+        now_ms = self.position_ms
+        if self._first_speech < 0:
+            if now_ms >= p.dead_air_ms and self._tone is None:
+                return self._decide(CalleeType.UNKNOWN, Cause.DEAD_AIR)
+        else:
+            greeting_ms = (self._last_speech - self._first_speech + 1) * FRAME_MS
+            if self._in_utterance:
+                span_ms = (self._frame - self._first_speech + 1) * FRAME_MS
+                if span_ms >= p.machine_greeting_ms:
+                    return self._decide(CalleeType.ANSWERINGMACHINE, Cause.LONG_GREETING)
+                if self._utterances >= p.machine_words:
+                    return self._decide(CalleeType.ANSWERINGMACHINE, Cause.MANY_WORDS)
+            quiet_ms = self._quiet * FRAME_MS
+            if self._tone is None:
+                if greeting_ms <= p.short_greeting_ms:
+                    if quiet_ms >= p.voice_silence_ms:
+                        return self._decide(CalleeType.VOICE, Cause.SHORT_GREETING)
+                elif greeting_ms <= p.person_greeting_max_ms:
+                    if quiet_ms >= p.voice_silence_long_ms:
+                        return self._decide(CalleeType.VOICE, Cause.GREETING_THEN_SILENCE)
+                elif quiet_ms >= p.long_greeting_silence_ms:
+                    return self._decide(CalleeType.VOICE, Cause.LONG_GREETING_THEN_SILENCE)
+        if now_ms >= p.max_decision_ms:
+            return self._decide(CalleeType.UNKNOWN, Cause.NO_DECISION)
+        return False
+
+    # tones --------------------------------------------------------------------------------
+
+    def _tones(
+        self,
+        level: float,
+        peak: float,
+        purity: float,
+        tonal: bool,
+        bank: list[float],
+        v21_band: float,
+    ) -> bool:
+        """Track fax, SIT and beep tones; True when the verdict changed."""
+        changed = False
+        if self.verdict is None:
+            changed = self._fax(level, purity, bank, v21_band) or self._sit(bank)
+            if changed:
+                return True
+        run = self._tone
+        p = self.params
+        if tonal:
+            if (
+                run is not None
+                and abs(peak - run.hz) <= p.beep_max_jitter_hz
+                and self._frame - run.last <= TONE_GAP_FRAMES + 1
+            ):
+                run.last = self._frame
+                run.frames += 1
+                return changed
+            if run is not None:
+                changed = self._tone_ended(run) or changed
+            self._tone = _ToneRun(self._frame, self._frame, peak, level)
+            return changed
+        if run is not None and self._frame - run.last >= self._f_settle:
+            self._tone = None
+            changed = self._tone_ended(run) or changed
+        return changed
+
+    def _tone_ended(self, run: _ToneRun) -> bool:
+        """A steady tone stopped: a CNG burst, a beep, or neither."""
+        p = self.params
+        length_ms = (run.last - run.start + 1) * FRAME_MS
+        if run.frames < self._f_beep_min:
+            return False
+        if abs(run.hz - features.CED_HZ) <= CED_CLEARANCE_HZ:
+            return False
+        heard_speech = self._first_speech >= 0
+        if (
+            not heard_speech
+            and self.verdict is None
+            and abs(run.hz - features.CNG_HZ) <= CNG_CLEARANCE_HZ
+            and p.cng_min_ms <= length_ms <= p.cng_max_ms
+        ):
+            return self._decide(CalleeType.FAX, Cause.FAX_CNG)
+        if not p.beep_min_hz <= run.hz <= p.beep_max_hz:
+            return False
+        if not heard_speech and self.verdict is None:
+            return False  # a tone before any greeting: SIT segments, a ringback leftover
+        self._beep_end = run.last
+        return self._decide(CalleeType.ANSWERINGMACHINE, Cause.BEEP)
+
+    def _fax(self, level: float, purity: float, bank: list[float], v21_band: float) -> bool:
+        p = self.params
+        if level < p.tone_floor_dbfs:
+            bank = [0.0] * len(bank)
+            v21_band = 0.0
+        if bank[features.I_CED] >= CED_SHARE:
+            self._ced += 1 + self._ced_gap
+            self._ced_gap = 0
+            if self._ced * FRAME_MS >= p.ced_min_ms:
+                return self._decide(CalleeType.FAX, Cause.FAX_CED)
+        elif self._ced:
+            self._ced_gap += 1
+            if self._ced_gap > TONE_GAP_FRAMES:
+                self._ced = self._ced_gap = 0
+        if v21_band >= V21_BAND_SHARE and bank[features.I_V21[0]] >= V21_MARK_SHARE:
+            self._v21 += 1 + self._v21_gap
+            self._v21_gap = 0
+            self._v21_modulated += purity < V21_MODULATED
+            if (
+                self._v21 * FRAME_MS >= p.v21_min_ms
+                and self._v21_modulated >= V21_MODULATED_SHARE * self._v21
+            ):
+                return self._decide(CalleeType.FAX, Cause.FAX_V21)
+        elif self._v21:
+            self._v21_gap += 1
+            if self._v21_gap > TONE_GAP_FRAMES:
+                self._v21 = self._v21_gap = self._v21_modulated = 0
+        return False
+
+    def _sit(self, bank: list[float]) -> bool:
+        """SIT: segments low (913.8/985.2), mid (1370.6/1428.5), high (1776.7 Hz) in order."""
+        label = -1
+        if max(bank[i] for i in features.I_SIT_LOW) >= SIT_SHARE:
+            label = 0
+        elif max(bank[i] for i in features.I_SIT_MID) >= SIT_SHARE:
+            label = 1
+        elif bank[features.I_SIT_HIGH] >= SIT_SHARE:
+            label = 2
+        if label < 0:
+            return False
+        runs = self._labels
+        if runs and runs[-1].label == label and self._frame - runs[-1].last <= TONE_GAP_FRAMES + 1:
+            runs[-1].last = self._frame
+        else:
+            runs.append(_LabelRun(label, self._frame, self._frame))
+            del runs[:-3]
+        if len(runs) < 3 or [r.label for r in runs] != [0, 1, 2]:
+            return False
+        p = self.params
+        seg = p.frames(p.sit_segment_min_ms)
+        gap = p.frames(p.sit_gap_max_ms)
+        low, mid, high = runs
+        if (
+            low.last - low.start + 1 >= seg
+            and mid.last - mid.start + 1 >= seg
+            and high.last - high.start + 1 >= seg
+            and mid.start - low.last <= gap
+            and high.start - mid.last <= gap
+        ):
+            return self._decide(CalleeType.INFORMATIONTONE, Cause.SIT)
+        return False

@@ -1,0 +1,58 @@
+"""Detection parameters: every threshold the decision rules use, with its unit.
+
+The defaults are the ones ``benchmarks/detect.py`` supports (see docs/detection.md). A
+deployment may override any of them with :func:`dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SAMPLE_RATE = 8000  # Hz: every detector input is 8 kHz mono
+FRAME_MS = 20  # ms per frame fed to the detector
+FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 160 samples
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionParams:
+    """Thresholds of the streaming detector. Times are milliseconds of audio from answer."""
+
+    # Voice activity
+    vad_mode: int = 3  # webrtcvad aggressiveness, 0 (lenient) to 3 (strict)
+    speech_floor_dbfs: float = -50.0  # dBFS: quieter frames are never speech
+    speech_start_ms: int = 60  # ms of speech frames that start an utterance
+    speech_gap_ms: int = 200  # ms of non-speech that still belongs to the same utterance
+
+    # Tones (fraction of a frame's energy at one frequency that makes it a tone)
+    tone_purity: float = 0.75  # 0..1: energy share of the spectral peak for a beep frame
+    tone_floor_dbfs: float = -45.0  # dBFS: quieter frames are never tones
+    beep_min_hz: float = 400.0  # Hz
+    beep_max_hz: float = 2000.0  # Hz
+    beep_min_ms: int = 80  # ms: shorter steady tones are not beeps
+    beep_max_jitter_hz: float = 30.0  # Hz: how far a beep's frequency may wander
+    beep_settle_ms: int = 60  # ms of no tone after a beep before it counts as ended
+    beep_listen_ms: int = 6000  # ms after a machine verdict to keep looking for the beep
+    beep_after_beep_ms: int = 1200  # ms after a beep ends in which a further beep may follow
+
+    # Fax and special information tones
+    ced_min_ms: int = 400  # ms of 2100 Hz answer tone for fax
+    v21_min_ms: int = 240  # ms of V.21 HDLC flags for fax
+    cng_min_ms: int = 360  # ms of 1100 Hz calling tone (ITU-T T.30: 0.5 s on, 3 s off)
+    cng_max_ms: int = 800  # ms: a longer 1100 Hz tone is not CNG
+    sit_segment_min_ms: int = 140  # ms: each SIT segment lasts 274 or 380 ms (ITU-T Q.35 / T1.401)
+    sit_gap_max_ms: int = 80  # ms allowed between SIT segments
+
+    # Decision rules over the greeting
+    voice_silence_ms: int = 560  # ms of silence after a short greeting that means a person
+    voice_silence_long_ms: int = 760  # ms of silence after a longer first utterance
+    short_greeting_ms: int = 1000  # ms: utterances up to this take voice_silence_ms
+    person_greeting_max_ms: int = 3000  # ms: a longer greeting needs long_greeting_silence_ms
+    long_greeting_silence_ms: int = 1600  # ms of silence (no beep) after a long greeting -> voice
+    machine_greeting_ms: int = 5200  # ms from first speech with speech still going -> machine
+    machine_words: int = 11  # utterance count (word-like bursts) that means a machine
+    dead_air_ms: int = 5000  # ms of silence from answer with nothing heard -> unknown
+    max_decision_ms: int = 12000  # ms: undecided by then -> unknown
+
+    def frames(self, ms: int) -> int:
+        """Whole 20 ms frames covering ``ms`` milliseconds (at least one)."""
+        return max(1, -(-ms // FRAME_MS))
