@@ -18,6 +18,7 @@ Everything here is a pure function of the audio: no clock, no I/O, no randomness
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,7 @@ TONE_GAP_FRAMES = 2  # frames a tone may drop out (a lost packet, a phase revers
 TONE_LEVEL_DROP_DB = 10.0  # dB below a tone's level at which a frame no longer continues it
 CED_CLEARANCE_HZ = 50.0  # Hz: a steady tone this close to 2100 Hz is fax, never a beep
 CNG_CLEARANCE_HZ = 25.0  # Hz around 1100 Hz for a CNG burst heard before speech
+DIGITAL_SILENCE_DBFS = -90.0  # dBFS: frames this quiet are lost packets, not background
 
 
 @dataclass(slots=True)
@@ -82,6 +84,7 @@ class Detector:
         self.verdict: Verdict | None = None
         self._frame = -1  # index of the frame being processed
         # speech
+        self._levels: deque[float] = deque(maxlen=p.frames(p.noise_window_ms))
         self._speech_run = 0
         self._in_utterance = False
         self._first_speech = -1
@@ -184,7 +187,15 @@ class Detector:
         tonal = level >= p.tone_floor_dbfs and purity >= p.tone_purity
         if tonal and self._tone is not None and level < self._tone.level - TONE_LEVEL_DROP_DB:
             tonal = False
-        speech = not tonal and level >= p.speech_floor_dbfs and self._vad.is_speech(pcm)
+        if level > DIGITAL_SILENCE_DBFS:
+            self._levels.append(level)
+        floor = min(self._levels) if self._levels else DIGITAL_SILENCE_DBFS
+        speech = (
+            not tonal
+            and level >= p.speech_floor_dbfs
+            and level >= floor + p.speech_snr_db
+            and self._vad.is_speech(pcm)
+        )
         decision = self._tones(level, peak, purity, tonal, bank, v21_band)
         self._speech(speech, tonal)
         if self.verdict is not None:

@@ -20,16 +20,18 @@ class DetectionParams:
     # Voice activity
     vad_mode: int = 3  # webrtcvad aggressiveness, 0 (lenient) to 3 (strict)
     speech_floor_dbfs: float = -50.0  # dBFS: quieter frames are never speech
+    speech_snr_db: float = 9.0  # dB above the background noise level a speech frame must be
+    noise_window_ms: int = 1500  # ms: background level is the quietest frame in this window
     speech_start_ms: int = 60  # ms of speech frames that start an utterance
     speech_gap_ms: int = 200  # ms of non-speech that still belongs to the same utterance
 
     # Tones (fraction of a frame's energy at one frequency that makes it a tone)
-    tone_purity: float = 0.75  # 0..1: energy share of the spectral peak for a beep frame
+    tone_purity: float = 0.88  # 0..1: energy share of the spectral peak for a beep frame
     tone_floor_dbfs: float = -45.0  # dBFS: quieter frames are never tones
     beep_min_hz: float = 400.0  # Hz
     beep_max_hz: float = 2000.0  # Hz
     beep_min_ms: int = 80  # ms: shorter steady tones are not beeps
-    beep_max_jitter_hz: float = 30.0  # Hz: how far a beep's frequency may wander
+    beep_max_jitter_hz: float = 10.0  # Hz: how far a beep's frequency may wander
     beep_settle_ms: int = 60  # ms of no tone after a beep before it counts as ended
     beep_listen_ms: int = 6000  # ms after a machine verdict to keep looking for the beep
     beep_after_beep_ms: int = 1200  # ms after a beep ends in which a further beep may follow
@@ -48,7 +50,7 @@ class DetectionParams:
     short_greeting_ms: int = 1000  # ms: utterances up to this take voice_silence_ms
     person_greeting_max_ms: int = 3000  # ms: a longer greeting needs long_greeting_silence_ms
     long_greeting_silence_ms: int = 1600  # ms of silence (no beep) after a long greeting -> voice
-    machine_greeting_ms: int = 5200  # ms from first speech with speech still going -> machine
+    machine_greeting_ms: int = 6500  # ms from first speech with speech still going -> machine
     machine_words: int = 11  # utterance count (word-like bursts) that means a machine
     dead_air_ms: int = 5000  # ms of silence from answer with nothing heard -> unknown
     max_decision_ms: int = 12000  # ms: undecided by then -> unknown
