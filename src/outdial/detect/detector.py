@@ -19,7 +19,7 @@ Everything here is a pure function of the audio: no clock, no I/O, no randomness
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,10 @@ TONE_GAP_FRAMES = 2  # frames a tone may drop out (a lost packet, a phase revers
 TONE_LEVEL_DROP_DB = 10.0  # dB below a tone's level at which a frame no longer continues it
 CED_CLEARANCE_HZ = 50.0  # Hz: a steady tone this close to 2100 Hz is fax, never a beep
 CNG_CLEARANCE_HZ = 25.0  # Hz around 1100 Hz for a CNG burst heard before speech
+# Frames 2 and 3 before a beep must not be speech, or it is a vowel (frame 1 may hold the
+# beep's onset, which the VAD often calls speech).
+BEEP_CLEAR_MASK = 0b110
+BEEP_LEVEL_SPREAD_DB = 4.0  # dB: a beep's loudness is steady; a sung vowel's is not
 DIGITAL_SILENCE_DBFS = -90.0  # dBFS: frames this quiet are lost packets, not background
 
 
@@ -54,6 +58,8 @@ class _ToneRun:
     hz: float
     level: float
     frames: int = 1
+    levels: list[float] = field(default_factory=list)
+    after_speech: bool = False  # speech ran right up to the tone: a vowel, not a beep
 
 
 @dataclass(slots=True)
@@ -86,6 +92,7 @@ class Detector:
         # speech
         self._levels: deque[float] = deque(maxlen=p.frames(p.noise_window_ms))
         self._speech_run = 0
+        self._speech_bits = 0  # bit i: frame (now - 1 - i) was speech
         self._in_utterance = False
         self._first_speech = -1
         self._last_speech = -1
@@ -219,6 +226,7 @@ class Detector:
     # speech -------------------------------------------------------------------------------
 
     def _speech(self, speech: bool, tonal: bool) -> None:
+        self._speech_bits = ((self._speech_bits << 1) | speech) & 0xFF
         if speech:
             self._speech_run += 1
             if self._in_utterance:
@@ -293,10 +301,12 @@ class Detector:
             ):
                 run.last = self._frame
                 run.frames += 1
+                run.levels.append(level)
                 return changed
             if run is not None:
                 changed = self._tone_ended(run) or changed
-            self._tone = _ToneRun(self._frame, self._frame, peak, level)
+            after_speech = bool(self._speech_bits & BEEP_CLEAR_MASK)
+            self._tone = _ToneRun(self._frame, self._frame, peak, level, after_speech=after_speech)
             return changed
         if run is not None and self._frame - run.last >= self._f_settle:
             self._tone = None
@@ -307,7 +317,10 @@ class Detector:
         """A steady tone stopped: a CNG burst, a beep, or neither."""
         p = self.params
         length_ms = (run.last - run.start + 1) * FRAME_MS
-        if run.frames < self._f_beep_min:
+        if run.frames < self._f_beep_min or run.after_speech:
+            return False
+        steady = run.levels[:-1]  # the first and last frames may hold part of the tone
+        if steady and max(steady) - min(steady) > BEEP_LEVEL_SPREAD_DB:
             return False
         if abs(run.hz - features.CED_HZ) <= CED_CLEARANCE_HZ:
             return False
@@ -367,16 +380,16 @@ class Detector:
         if label < 0:
             return False
         runs = self._labels
-        if runs and runs[-1].label == label and self._frame - runs[-1].last <= TONE_GAP_FRAMES + 1:
+        p = self.params
+        gap = p.frames(p.sit_gap_max_ms)
+        if runs and runs[-1].label == label and self._frame - runs[-1].last <= gap + 1:
             runs[-1].last = self._frame
         else:
             runs.append(_LabelRun(label, self._frame, self._frame))
             del runs[:-3]
         if len(runs) < 3 or [r.label for r in runs] != [0, 1, 2]:
             return False
-        p = self.params
         seg = p.frames(p.sit_segment_min_ms)
-        gap = p.frames(p.sit_gap_max_ms)
         low, mid, high = runs
         if (
             low.last - low.start + 1 >= seg

@@ -30,7 +30,7 @@ class DetectionParams:
     tone_floor_dbfs: float = -45.0  # dBFS: quieter frames are never tones
     beep_min_hz: float = 400.0  # Hz
     beep_max_hz: float = 2000.0  # Hz
-    beep_min_ms: int = 80  # ms: shorter steady tones are not beeps
+    beep_min_ms: int = 100  # ms: shorter steady tones are not beeps
     beep_max_jitter_hz: float = 10.0  # Hz: how far a beep's frequency may wander
     beep_settle_ms: int = 60  # ms of no tone after a beep before it counts as ended
     beep_listen_ms: int = 6000  # ms after a machine verdict to keep looking for the beep
