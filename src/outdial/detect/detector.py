@@ -46,6 +46,7 @@ CNG_CLEARANCE_HZ = 25.0  # Hz around 1100 Hz for a CNG burst heard before speech
 # beep's onset, which the VAD often calls speech).
 BEEP_CLEAR_MASK = 0b110
 BEEP_LEVEL_SPREAD_DB = 4.0  # dB: a beep's loudness is steady; a sung vowel's is not
+_FRAME_BYTES = 2 * FRAME_SAMPLES
 DIGITAL_SILENCE_DBFS = -90.0  # dBFS: frames this quiet are lost packets, not background
 
 
@@ -85,7 +86,7 @@ class Detector:
         self.params = params or DetectionParams()
         p = self.params
         self._vad = VoiceActivity(p.vad_mode)
-        self._history = np.zeros(FRAME_SAMPLES, dtype=np.float64)
+        self._window = np.zeros(features.WINDOW, dtype=np.float64)  # previous + current frame
         self._partial = np.zeros(0, dtype=np.int16)
         self.verdict: Verdict | None = None
         self._frame = -1  # index of the frame being processed
@@ -127,20 +128,13 @@ class Detector:
             return None
         block = samples[:whole].astype(np.int16, copy=False)
         measured = block.astype(np.float64)
-        feats = features.measure(self._history, measured)
-        self._history = measured[-FRAME_SAMPLES:]
         pcm = block.astype("<i2").tobytes()
         changed: Verdict | None = None
-        step = 2 * FRAME_SAMPLES
+        window = self._window
         for i in range(whole // FRAME_SAMPLES):
-            if self._step(
-                feats.level_dbfs[i],
-                feats.peak_hz[i],
-                feats.purity[i],
-                feats.bank[i],
-                feats.v21_band[i],
-                pcm[i * step : (i + 1) * step],
-            ):
+            window[:FRAME_SAMPLES] = window[FRAME_SAMPLES:]
+            window[FRAME_SAMPLES:] = measured[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+            if self._step(features.measure(window), pcm[i * _FRAME_BYTES : (i + 1) * _FRAME_BYTES]):
                 changed = self.verdict
         return changed
 
@@ -174,15 +168,7 @@ class Detector:
 
     # one frame ----------------------------------------------------------------------------
 
-    def _step(
-        self,
-        level: float,
-        peak: float,
-        purity: float,
-        bank: list[float],
-        v21_band: float,
-        pcm: bytes,
-    ) -> bool:
+    def _step(self, f: features.FrameFeatures, pcm: bytes) -> bool:
         """Advance one frame; True when the verdict changed."""
         self._frame += 1
         p = self.params
@@ -191,7 +177,8 @@ class Detector:
         ):
             return False
 
-        tonal = level >= p.tone_floor_dbfs and purity >= p.tone_purity
+        level = f.level_dbfs
+        tonal = level >= p.tone_floor_dbfs and f.purity >= p.tone_purity
         if tonal and self._tone is not None and level < self._tone.level - TONE_LEVEL_DROP_DB:
             tonal = False
         if level > DIGITAL_SILENCE_DBFS:
@@ -203,7 +190,7 @@ class Detector:
             and level >= floor + p.speech_snr_db
             and self._vad.is_speech(pcm)
         )
-        decision = self._tones(level, peak, purity, tonal, bank, v21_band)
+        decision = self._tones(f, tonal)
         self._speech(speech, tonal)
         if self.verdict is not None:
             return decision
@@ -276,23 +263,16 @@ class Detector:
 
     # tones --------------------------------------------------------------------------------
 
-    def _tones(
-        self,
-        level: float,
-        peak: float,
-        purity: float,
-        tonal: bool,
-        bank: list[float],
-        v21_band: float,
-    ) -> bool:
+    def _tones(self, f: features.FrameFeatures, tonal: bool) -> bool:
         """Track fax, SIT and beep tones; True when the verdict changed."""
         changed = False
         if self.verdict is None:
-            changed = self._fax(level, purity, bank, v21_band) or self._sit(bank)
+            changed = self._fax(f) or self._sit(f.bank)
             if changed:
                 return True
         run = self._tone
         p = self.params
+        peak, level = f.peak_hz, f.level_dbfs
         if tonal:
             if (
                 run is not None
@@ -339,9 +319,10 @@ class Detector:
         self._beep_end = run.last
         return self._decide(CalleeType.ANSWERINGMACHINE, Cause.BEEP)
 
-    def _fax(self, level: float, purity: float, bank: list[float], v21_band: float) -> bool:
+    def _fax(self, f: features.FrameFeatures) -> bool:
         p = self.params
-        if level < p.tone_floor_dbfs:
+        bank, v21_band, purity = f.bank, f.v21_band, f.purity
+        if f.level_dbfs < p.tone_floor_dbfs:
             bank = [0.0] * len(bank)
             v21_band = 0.0
         if bank[features.I_CED] >= CED_SHARE:

@@ -44,23 +44,24 @@ class ToneBank:
         self.window: FloatArray = 0.5 - 0.5 * np.cos(2.0 * np.pi * (n + 0.5) / size)
         w = 2.0 * np.pi * np.asarray(self.frequencies) / sample_rate
         phase = np.outer(n, w)
-        self._basis: FloatArray = np.concatenate(
+        self.basis: FloatArray = np.concatenate(
             [np.cos(phase) * self.window[:, None], np.sin(phase) * self.window[:, None]], axis=1
         )
+        # ``basis`` holds the tapered cosines, then the tapered sines, one column per frequency.
         # A pure tone A*cos(wn) gives |X|^2 ~ (A*sum(win)/2)^2 and sum((win*x)^2) ~
         # A^2*sum(win^2)/2, so this scale maps it to 1.
-        self._scale = 2.0 * float(np.sum(self.window**2)) / float(np.sum(self.window)) ** 2
+        self.scale = 2.0 * float(np.sum(self.window**2)) / float(np.sum(self.window)) ** 2
 
     def power(self, windows: FloatArray) -> FloatArray:
         """|X(f)|^2 of the tapered windows, shape (rows, frequencies)."""
         k = len(self.frequencies)
-        proj = windows @ self._basis
+        proj = windows @ self.basis
         return np.asarray(proj[:, :k] ** 2 + proj[:, k:] ** 2, dtype=np.float64)
 
     def share(self, windows: FloatArray) -> FloatArray:
         """Fraction of each window's energy explained by a tone at each frequency."""
         energy = np.sum((windows * self.window) ** 2, axis=1)
         return np.asarray(
-            self.power(windows) * self._scale / np.maximum(energy, 1e-9)[:, None],
+            self.power(windows) * self.scale / np.maximum(energy, 1e-9)[:, None],
             dtype=np.float64,
         )
