@@ -146,6 +146,19 @@ class Detector:
         """``feed`` for G.711 A-law bytes (an RTP PCMA payload)."""
         return self.feed(alaw_decode(payload))
 
+    def end(self) -> Verdict:
+        """The audio stopped (the call or the file ended): close any tone and settle.
+
+        Undecided by then is ``unknown``; a beep that runs to the very end still counts.
+        """
+        if self._tone is not None and (self.verdict is None or not self.finished):
+            run, self._tone = self._tone, None
+            self._tone_ended(run)
+        if self.verdict is None:
+            self._decide(CalleeType.UNKNOWN, Cause.AUDIO_ENDED)
+        assert self.verdict is not None
+        return self.verdict
+
     @property
     def position_ms(self) -> int:
         """Milliseconds of audio processed (whole frames)."""

@@ -23,6 +23,7 @@ class Cause(enum.StrEnum):
     SIT = "special information tone"
     DEAD_AIR = "dead air"
     NO_DECISION = "undecided at the time limit"
+    AUDIO_ENDED = "audio ended before a decision"
 
 
 @dataclass(frozen=True, slots=True)
