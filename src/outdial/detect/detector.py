@@ -39,6 +39,8 @@ V21_MARK_SHARE = 0.1  # share at the 1650 Hz mark frequency (flags are mostly on
 V21_MODULATED = 0.8  # purity below which a V.21 frame shows the FSK switching frequency
 V21_MODULATED_SHARE = 0.2  # share of a V.21 run's frames that must show it (not a beep)
 TONE_GAP_FRAMES = 2  # frames a tone may drop out (a lost packet, a phase reversal)
+STEADY_HZ = 4.0  # Hz a steady tone's peak may move between frames
+STEADY_DB = 1.5  # dB its level may move
 TONE_LEVEL_DROP_DB = 10.0  # dB below a tone's level at which a frame no longer continues it
 CED_CLEARANCE_HZ = 50.0  # Hz: a steady tone this close to 2100 Hz is fax, never a beep
 CNG_CLEARANCE_HZ = 25.0  # Hz around 1100 Hz for a CNG burst heard before speech
@@ -101,6 +103,9 @@ class Detector:
         self._utterances = 0
         # tones
         self._tone: _ToneRun | None = None
+        self._was_tonal = False
+        self._last_peak = 0.0
+        self._last_level = 0.0
         self._labels: list[_LabelRun] = []  # recent SIT label runs, oldest first
         self._ced = 0  # frames of the current 2100 Hz run
         self._ced_gap = 0
@@ -194,17 +199,26 @@ class Detector:
         tonal = level >= p.tone_floor_dbfs and f.purity >= p.tone_purity
         if tonal and self._tone is not None and level < self._tone.level - TONE_LEVEL_DROP_DB:
             tonal = False
+        # A steady tone holds its pitch and loudness from frame to frame; a vowel with a
+        # strong harmonic (high voices after band-limiting) glides, so it stays speech.
+        steady = (
+            tonal
+            and self._was_tonal
+            and abs(f.peak_hz - self._last_peak) <= STEADY_HZ
+            and abs(level - self._last_level) <= STEADY_DB
+        )
+        self._was_tonal, self._last_peak, self._last_level = tonal, f.peak_hz, level
         if level > DIGITAL_SILENCE_DBFS:
             self._levels.append(level)
         floor = min(self._levels) if self._levels else DIGITAL_SILENCE_DBFS
         speech = (
-            not tonal
+            not steady
             and level >= p.speech_floor_dbfs
             and level >= floor + p.speech_snr_db
             and self._vad.is_speech(pcm)
         )
         decision = self._tones(f, tonal)
-        self._speech(speech, tonal)
+        self._speech(speech, steady)
         if self.verdict is not None:
             return decision
         if decision:
@@ -225,7 +239,7 @@ class Detector:
 
     # speech -------------------------------------------------------------------------------
 
-    def _speech(self, speech: bool, tonal: bool) -> None:
+    def _speech(self, speech: bool, steady: bool) -> None:
         self._speech_bits = ((self._speech_bits << 1) | speech) & 0xFF
         if speech:
             self._speech_run += 1
@@ -241,7 +255,7 @@ class Detector:
                 self._quiet = 0
             return
         self._speech_run = 0
-        if not tonal:
+        if not steady:
             self._quiet += 1
         if self._in_utterance and self._frame - self._last_speech > self._f_speech_gap:
             self._in_utterance = False

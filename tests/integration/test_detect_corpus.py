@@ -1,0 +1,47 @@
+"""The detector on a subset of the generated corpus: every clip gets its class.
+
+The clips are spoken by espeak-ng and shaped by sox (``benchmarks/corpus.py``); the subset
+covers every scenario for voices the defaults were tuned on and for held-out voices. Timings
+are the benchmark's business (``benchmarks/detect.py``); here only the verdicts count.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import corpus  # noqa: E402
+
+from outdial.calls import CalleeType  # noqa: E402
+from outdial.detect import Detector  # noqa: E402
+
+# Two tuning voices and two held-out voices, one clip of every scenario each.
+VOICES = (*corpus.TRAIN_VOICES[:2], *corpus.HELDOUT_VOICES[-2:])
+SPECS = list(corpus.specs(1, VOICES, seed=11))
+
+
+@pytest.fixture(scope="module")
+def store() -> corpus.Corpus:
+    return corpus.Corpus()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.kind}-{s.voice}")
+def test_clip_gets_its_class(store: corpus.Corpus, spec: corpus.Spec) -> None:
+    clip = store.clip(spec)
+    detector = Detector()
+    for start in range(0, len(clip.audio) - 159, 160):
+        detector.feed(clip.audio[start : start + 160])
+        if detector.finished:
+            break
+    verdict = detector.verdict if detector.finished else detector.end()
+
+    assert verdict is not None
+    assert verdict.callee_type is clip.label, (spec.channel, verdict)
+    if clip.label is CalleeType.ANSWERINGMACHINE:
+        assert verdict.beep_end_ms is not None, "the beep was not found"
+    else:
+        assert verdict.beep_end_ms is None
