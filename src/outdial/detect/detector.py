@@ -215,7 +215,7 @@ class Detector:
             not steady
             and level >= p.speech_floor_dbfs
             and level >= floor + p.speech_snr_db
-            and self._vad.is_speech(pcm)
+            and (level >= floor + p.speech_loud_db or self._vad.is_speech(pcm))
         )
         decision = self._tones(f, tonal)
         self._speech(speech, steady)
