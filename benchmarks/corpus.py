@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +37,7 @@ from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
 FloatArray = npt.NDArray[np.float64]
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO / "var" / "detect-corpus"
-CORPUS_VERSION = 3  # bump when the generator changes, so stale cached clips are not reused
+CORPUS_VERSION = 6  # bump when the generator changes, so stale cached clips are not reused
 TRIM_DBFS = -50.0  # dBFS: espeak output quieter than this at either end is trimmed
 TAIL_MS = 4000.0  # ms of the call kept after the last scripted sound
 
@@ -56,6 +58,9 @@ HELDOUT_VOICES = (
     "en-us+steph",
     "en-gb-x-gbcwmd+m7",
 )
+# A second synthesiser, never tuned on, when flite is installed (``apt-get install flite``).
+FLITE_VOICES = ("flite:slt", "flite:rms", "flite:awb", "flite:kal16")
+FLITE_WPM = 170  # words per minute flite speaks at its default duration stretch
 SPEEDS = (140, 165, 190)  # words per minute (espeak-ng -s)
 
 NAMES = ("Mary", "John", "Priya", "Carlos", "Wei", "Fatima", "Tom", "Olga")
@@ -155,22 +160,25 @@ class Corpus:
 
     # building blocks --------------------------------------------------------------------
 
-    def speak(self, text: str, voice: str, speed: int) -> FloatArray:
-        """espeak-ng speech at 8 kHz (sox resamples), trimmed of silence at both ends."""
+    def speak(self, text: str, voice: str, speed: int, room: float = 0.0) -> FloatArray:
+        """Speech at 8 kHz (sox resamples), trimmed of silence at both ends; ``room`` > 0
+        adds that much sox reverb (a speakerphone, a greeting recorded in a room)."""
         key = hashlib.sha1(f"{voice}|{speed}|{text}".encode()).hexdigest()[:16]
         path = self.cache / "speech" / f"{key}.s16"
         if not path.exists():
-            tts = subprocess.run(
-                ["espeak-ng", "--stdout", "-v", voice, "-s", str(speed), text],
-                check=True,
-                capture_output=True,
-            ).stdout
+            tts = _synthesise(text, voice, speed)
             raw = _sox(["-t", "wav", "-", "-r", str(SAMPLE_RATE), "-c", "1", *_S16, "-"], tts)
             path.with_suffix(".tmp").write_bytes(raw)
             path.with_suffix(".tmp").replace(path)
         x = np.frombuffer(path.read_bytes(), dtype="<i2").astype(np.float64)
         loud = np.flatnonzero(np.abs(x) > 32768.0 * 10 ** (TRIM_DBFS / 20))
-        return x[loud[0] : loud[-1] + 1] if len(loud) else x
+        x = x[loud[0] : loud[-1] + 1] if len(loud) else x
+        if room:
+            raw = np.clip(x, -32768, 32767).astype("<i2").tobytes()
+            s16 = ["-r", str(SAMPLE_RATE), "-c", "1", *_S16]
+            wet = _sox([*s16, "-", *s16, "-", "reverb", f"{room:.0f}", "50", "40"], raw)
+            x = np.frombuffer(wet, dtype="<i2").astype(np.float64)[: len(x)]
+        return x
 
     def clip(self, spec: Spec) -> Clip:
         path = self.cache / "clips" / f"{spec.key()}.ul"
@@ -205,6 +213,10 @@ def _speed(rng: np.random.Generator) -> int:
     return SPEEDS[rng.integers(len(SPEEDS))]
 
 
+def _room(s: Spec) -> float:
+    return s.channel.get("reverb", 0.0)
+
+
 def _level(speech: FloatArray, dbfs: float) -> FloatArray:
     rms = float(np.sqrt(np.mean(speech**2))) or 1.0
     return speech * (32768.0 * 10 ** (dbfs / 20) / rms)
@@ -212,14 +224,14 @@ def _level(speech: FloatArray, dbfs: float) -> FloatArray:
 
 def _voice_short(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
     text = _fill(SHORT_GREETINGS[rng.integers(len(SHORT_GREETINGS))], rng)
-    parts = [synth.silence(rng.uniform(150, 1200)), c.speak(text, s.voice, _speed(rng))]
+    parts = [synth.silence(rng.uniform(150, 1200)), c.speak(text, s.voice, _speed(rng), _room(s))]
     words_end = _ms(parts)
     parts.append(synth.silence(TAIL_MS))
     return parts, words_end, None
 
 
 def _voice_repeat(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
-    hello = c.speak("Hello?", s.voice, _speed(rng))
+    hello = c.speak("Hello?", s.voice, _speed(rng), _room(s))
     parts = [synth.silence(rng.uniform(150, 800)), hello]
     words_end = _ms(parts)
     parts += [synth.silence(rng.uniform(1500, 2500)), hello, synth.silence(TAIL_MS)]
@@ -228,7 +240,7 @@ def _voice_repeat(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
 
 def _voice_business(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
     text = _fill(BUSINESS_GREETINGS[rng.integers(len(BUSINESS_GREETINGS))], rng)
-    parts = [synth.silence(rng.uniform(150, 800)), c.speak(text, s.voice, _speed(rng))]
+    parts = [synth.silence(rng.uniform(150, 800)), c.speak(text, s.voice, _speed(rng), _room(s))]
     words_end = _ms(parts)
     parts.append(synth.silence(TAIL_MS))
     return parts, words_end, None
@@ -240,16 +252,24 @@ def _greeting(c: Corpus, s: Spec, rng: np.random.Generator, lines: tuple[str, ..
     for i, line in enumerate(lines):
         if i:
             parts.append(synth.silence(rng.uniform(150, 450)))  # pause between sentences
-        parts.append(c.speak(_fill(line, rng), s.voice, speed))
+        parts.append(c.speak(_fill(line, rng), s.voice, speed, _room(s)))
     parts.append(synth.silence(rng.uniform(150, 600)))  # greeting end to beep
     hz = BEEP_HZ[rng.integers(len(BEEP_HZ))]
     level = rng.uniform(-22, -10)
+    overtones = rng.uniform(-24, -12) if rng.random() < 0.3 else None  # a less pure beep
+
+    def beep(ms: float) -> FloatArray:
+        x = synth.tone(hz, ms, level)
+        if overtones is not None:
+            for k in (2, 3):
+                x = x + synth.tone(k * hz, ms, level + overtones - 3 * (k - 2))
+        return x
+
     if rng.random() < 0.25:  # double beep
         length = rng.uniform(100, 200)
-        parts += [synth.tone(hz, length, level), synth.silence(rng.uniform(80, 200))]
-        parts.append(synth.tone(hz, length, level))
+        parts += [beep(length), synth.silence(rng.uniform(80, 200)), beep(length)]
     else:
-        parts.append(synth.tone(hz, rng.uniform(150, 1200), level))
+        parts.append(beep(rng.uniform(150, 1200)))
     beep_end = _ms(parts)
     parts.append(synth.silence(TAIL_MS))
     return parts, None, beep_end
@@ -289,7 +309,10 @@ def _sit(c: Corpus, s: Spec, rng: np.random.Generator, announce: bool) -> Scene:
     parts = [synth.silence(rng.uniform(100, 1000)), tone]
     if announce:
         text = SIT_ANNOUNCEMENTS[rng.integers(len(SIT_ANNOUNCEMENTS))]
-        parts += [synth.silence(rng.uniform(50, 300)), c.speak(text, s.voice, _speed(rng))]
+        parts += [
+            synth.silence(rng.uniform(50, 300)),
+            c.speak(text, s.voice, _speed(rng), _room(s)),
+        ]
     parts.append(synth.silence(3000))
     return parts, None, None
 
@@ -322,6 +345,19 @@ LABELS = {
     "sit_announcement": CalleeType.INFORMATIONTONE,
     "dead_air": CalleeType.UNKNOWN,
 }
+
+
+def _synthesise(text: str, voice: str, speed: int) -> bytes:
+    """WAV bytes from espeak-ng, or from flite for voices named ``flite:NAME``."""
+    if voice.startswith("flite:"):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "speech.wav"
+            stretch = f"duration_stretch={FLITE_WPM / speed:.3f}"
+            command = ["flite", "-voice", voice[6:], "--setf", stretch, "-t", text, "-o", str(out)]
+            subprocess.run(command, check=True, capture_output=True)
+            return out.read_bytes()
+    command = ["espeak-ng", "--stdout", "-v", voice, "-s", str(speed), text]
+    return subprocess.run(command, check=True, capture_output=True).stdout
 
 
 def _sox(args: list[str], data: bytes) -> bytes:
@@ -360,10 +396,17 @@ def _random_channel(rng: np.random.Generator, kind: str) -> dict[str, float]:
     if kind.startswith(("voice", "machine")) or kind == "sit_announcement":
         channel["gain_db"] = float(rng.uniform(-12, 6))  # speech from quiet to loud
     if rng.random() < 0.5:
-        channel["noise_dbfs"] = float(rng.uniform(-62, -45))
+        channel["noise_dbfs"] = float(rng.uniform(-62, -42))
+    if kind.startswith(("voice", "machine")) and rng.random() < 0.25:
+        channel["reverb"] = float(rng.uniform(20, 60))  # speech only: tones are electrical
     if rng.random() < 0.3:
         channel["loss"] = float(rng.uniform(0.005, 0.03))
     return channel
+
+
+def heldout_voices() -> tuple[str, ...]:
+    """The held-out espeak-ng voices, and flite's when flite is installed."""
+    return HELDOUT_VOICES + (FLITE_VOICES if shutil.which("flite") else ())
 
 
 def specs(per_kind: int, voices: tuple[str, ...], seed: int = 1) -> Iterator[Spec]:

@@ -122,7 +122,7 @@ def main() -> None:
     store = corpus.Corpus()
     splits = {
         "tuning voices": list(corpus.specs(args.per_kind, corpus.TRAIN_VOICES, seed=1)),
-        "held-out voices": list(corpus.specs(args.per_kind, corpus.HELDOUT_VOICES, seed=2)),
+        "held-out voices": list(corpus.specs(args.per_kind, corpus.heldout_voices(), seed=2)),
     }
     clips = {name: [store.clip(s) for s in specs] for name, specs in splits.items()}
     print(f"corpus ready in {time.monotonic() - made:.1f} s ({corpus.DEFAULT_CACHE})")
@@ -137,6 +137,10 @@ def main() -> None:
             results[name].append((clip, verdict))
             if args.show_errors and (verdict is None or verdict.callee_type is not clip.label):
                 print(f"  wrong: {clip.name} {clip.spec.channel} -> {verdict}")
+            elif args.show_errors and clip.beep_end_ms is not None and verdict is not None:
+                found = verdict.beep_end_ms
+                if found is None or abs(found - clip.beep_end_ms) > BEEP_TOLERANCE_MS:
+                    print(f"  beep: {clip.name} {clip.spec.channel} {clip.beep_end_ms} -> {found}")
     figures = {name: report(name, rows) for name, rows in results.items()}
     everything = report("all", [row for rows in results.values() for row in rows])
     rtf = audio_s / cpu_s if cpu_s else None
