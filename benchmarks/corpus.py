@@ -37,7 +37,7 @@ from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
 FloatArray = npt.NDArray[np.float64]
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO / "var" / "detect-corpus"
-CORPUS_VERSION = 6  # bump when the generator changes, so stale cached clips are not reused
+CORPUS_VERSION = 7  # bump when the generator changes, so stale cached clips are not reused
 TRIM_DBFS = -50.0  # dBFS: espeak output quieter than this at either end is trimmed
 TAIL_MS = 4000.0  # ms of the call kept after the last scripted sound
 
@@ -251,9 +251,9 @@ def _greeting(c: Corpus, s: Spec, rng: np.random.Generator, lines: tuple[str, ..
     parts = [synth.silence(rng.uniform(100, 600))]
     for i, line in enumerate(lines):
         if i:
-            parts.append(synth.silence(rng.uniform(150, 450)))  # pause between sentences
+            parts.append(synth.silence(rng.uniform(150, 650)))  # pause between sentences
         parts.append(c.speak(_fill(line, rng), s.voice, speed, _room(s)))
-    parts.append(synth.silence(rng.uniform(150, 600)))  # greeting end to beep
+    parts.append(synth.silence(rng.uniform(150, 800)))  # greeting end to beep
     hz = BEEP_HZ[rng.integers(len(BEEP_HZ))]
     level = rng.uniform(-22, -10)
     overtones = rng.uniform(-24, -12) if rng.random() < 0.3 else None  # a less pure beep

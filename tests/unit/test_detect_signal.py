@@ -31,7 +31,16 @@ RATE = 8000
 def test_ulaw_table_matches_g711() -> None:
     # ITU-T G.711 Table 2a: code 0x00 is the most negative value, 0x80 the most positive;
     # 0x7F and 0xFF are the two zeros.
-    golden = {0x00: -32124, 0x0F: -16764, 0x7F: 0, 0x80: 32124, 0xFF: 0, 0xFE: 8, 0xEF: 132, 0xF0: 120}
+    golden = {
+        0x00: -32124,
+        0x0F: -16764,
+        0x7F: 0,
+        0x80: 32124,
+        0xFF: 0,
+        0xFE: 8,
+        0xEF: 132,
+        0xF0: 120,
+    }
     assert {code: int(ULAW_TABLE[code]) for code in golden} == golden
 
 

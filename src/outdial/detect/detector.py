@@ -100,7 +100,6 @@ class Detector:
         self._first_speech = -1
         self._last_speech = -1
         self._quiet = 0  # non-speech, non-tone frames since the last speech frame
-        self._utterances = 0
         # tones
         self._tone: _ToneRun | None = None
         self._was_tonal = False
@@ -182,7 +181,10 @@ class Detector:
         p = self.params
         if self._beep_end is not None:
             return (self._frame - self._beep_end) * FRAME_MS >= p.beep_after_beep_ms
-        return (self._frame - self._decided) * FRAME_MS >= p.beep_listen_ms
+        if self.position_ms >= p.beep_listen_max_ms:
+            return True
+        last_sound = max(self._last_speech, self._decided)
+        return (self._frame - last_sound) * FRAME_MS >= p.beep_wait_ms
 
     # one frame ----------------------------------------------------------------------------
 
@@ -248,7 +250,6 @@ class Detector:
                 self._quiet = 0
             elif self._speech_run >= self._f_speech_start:
                 self._in_utterance = True
-                self._utterances += 1
                 if self._first_speech < 0:
                     self._first_speech = self._frame - self._speech_run + 1
                 self._last_speech = self._frame
@@ -272,8 +273,6 @@ class Detector:
                 span_ms = (self._frame - self._first_speech + 1) * FRAME_MS
                 if span_ms >= p.machine_greeting_ms:
                     return self._decide(CalleeType.ANSWERINGMACHINE, Cause.LONG_GREETING)
-                if self._utterances >= p.machine_words:
-                    return self._decide(CalleeType.ANSWERINGMACHINE, Cause.MANY_WORDS)
             quiet_ms = self._quiet * FRAME_MS
             if self._tone is None:
                 if greeting_ms <= p.short_greeting_ms:

@@ -34,8 +34,9 @@ class DetectionParams:
     beep_min_ms: int = 100  # ms: shorter steady tones are not beeps
     beep_max_jitter_hz: float = 10.0  # Hz: how far a beep's frequency may wander
     beep_settle_ms: int = 60  # ms of no tone after a beep before it counts as ended
-    beep_listen_ms: int = 6000  # ms after a machine verdict to keep looking for the beep
-    beep_after_beep_ms: int = 1200  # ms after a beep ends in which a further beep may follow
+    beep_wait_ms: int = 3000  # ms after the greeting's last speech to keep waiting for a beep
+    beep_listen_max_ms: int = 30000  # ms from answer after which no beep is looked for
+    beep_after_beep_ms: int = 800  # ms after a beep ends in which a further beep may follow
 
     # Fax and special information tones
     ced_min_ms: int = 400  # ms of 2100 Hz answer tone for fax
@@ -46,13 +47,12 @@ class DetectionParams:
     sit_gap_max_ms: int = 80  # ms allowed between SIT segments
 
     # Decision rules over the greeting
-    voice_silence_ms: int = 560  # ms of silence after a short greeting that means a person
-    voice_silence_long_ms: int = 760  # ms of silence after a longer first utterance
+    voice_silence_ms: int = 700  # ms of silence after a short greeting that means a person
+    voice_silence_long_ms: int = 900  # ms of silence after a longer first utterance
     short_greeting_ms: int = 1000  # ms: utterances up to this take voice_silence_ms
     person_greeting_max_ms: int = 3000  # ms: a longer greeting needs long_greeting_silence_ms
     long_greeting_silence_ms: int = 1600  # ms of silence (no beep) after a long greeting -> voice
     machine_greeting_ms: int = 6500  # ms from first speech with speech still going -> machine
-    machine_words: int = 11  # utterance count (word-like bursts) that means a machine
     dead_air_ms: int = 5000  # ms of silence from answer with nothing heard -> unknown
     max_decision_ms: int = 12000  # ms: undecided by then -> unknown
 

@@ -15,7 +15,6 @@ class Cause(enum.StrEnum):
     GREETING_THEN_SILENCE = "greeting then silence"
     LONG_GREETING_THEN_SILENCE = "long greeting then silence, no beep"
     LONG_GREETING = "greeting longer than a person's"
-    MANY_WORDS = "more words than a person's greeting"
     BEEP = "beep after greeting"
     FAX_CED = "fax answer tone 2100 Hz"
     FAX_V21 = "fax V.21 flags"
