@@ -14,10 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-import corpus  # noqa: E402
-
-from outdial.calls import CalleeType  # noqa: E402
-from outdial.detect import Detector  # noqa: E402
+import corpus
+from outdial.calls import CalleeType
+from outdial.detect import Detector
 
 # Two tuning voices and two held-out voices, one clip of every scenario each.
 VOICES = (*corpus.TRAIN_VOICES[:2], *corpus.HELDOUT_VOICES[-2:])
