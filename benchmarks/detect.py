@@ -12,7 +12,8 @@ until it is finished, and prints:
 - for people decided ``voice``, the median and p90 time from the end of their first words to
   the decision (the dead air a person hears);
 - the median decision time of voicemail clips (from answer);
-- the share of voicemail beeps whose end was reported within 100 ms of the truth;
+- the share of voicemail beeps whose end was reported within 100 ms of the truth, and the
+  median and p90 error of the beep ends found;
 - the real-time factor: seconds of audio processed per CPU second of detection (synthesis
   excluded).
 
@@ -96,6 +97,11 @@ def report(name: str, rows: list[tuple[corpus.Clip, Verdict | None]]) -> dict[st
         and v.beep_end_ms is not None
         and abs(v.beep_end_ms - c.beep_end_ms) <= BEEP_TOLERANCE_MS
     )
+    beep_errors = [
+        float(abs(v.beep_end_ms - c.beep_end_ms))
+        for c, v in machines
+        if c.beep_end_ms is not None and v.beep_end_ms is not None
+    ]
     figures = {
         "clips": len(rows),
         "accuracy": correct / len(rows) if rows else None,
@@ -104,6 +110,8 @@ def report(name: str, rows: list[tuple[corpus.Clip, Verdict | None]]) -> dict[st
         "voice_after_words_p90_ms": percentile(dead_air, 90),
         "machine_decision_p50_ms": percentile(machine_ms, 50),
         "beeps_within_100ms": located / len(beeps) if beeps else None,
+        "beep_error_p50_ms": percentile(beep_errors, 50),
+        "beep_error_p90_ms": percentile(beep_errors, 90),
     }
     for key, value in figures.items():
         shown = f"{value:.3f}" if isinstance(value, float) and value < 10 else value

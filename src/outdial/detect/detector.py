@@ -63,6 +63,7 @@ class _ToneRun:
     frames: int = 1
     levels: list[float] = field(default_factory=list)
     after_speech: bool = False  # speech ran right up to the tone: a vowel, not a beep
+    tail_level: float | None = None  # level of the frame just after the last tonal one
 
 
 @dataclass(slots=True)
@@ -112,6 +113,7 @@ class Detector:
         self._v21_gap = 0
         self._v21_modulated = 0
         self._beep_end: int | None = None  # frame index of the last beep frame
+        self._beep_end_ms: int | None = None  # where in or after that frame the beep stopped
         self._decided = -1
         # frame counts from the parameters
         self._f_speech_start = p.frames(p.speech_start_ms)
@@ -228,7 +230,7 @@ class Detector:
         return self._rules()
 
     def _decide(self, callee_type: CalleeType, cause: Cause) -> bool:
-        beep = None if self._beep_end is None else (self._beep_end + 1) * FRAME_MS
+        beep = self._beep_end_ms
         if self.verdict is None:
             self._decided = self._frame
             self.verdict = Verdict(callee_type, cause, self.position_ms, beep)
@@ -314,6 +316,8 @@ class Detector:
             after_speech = bool(self._speech_bits & BEEP_CLEAR_MASK)
             self._tone = _ToneRun(self._frame, self._frame, peak, level, after_speech=after_speech)
             return changed
+        if run is not None and self._frame == run.last + 1:
+            run.tail_level = level
         if run is not None and self._frame - run.last >= self._f_settle:
             self._tone = None
             changed = self._tone_ended(run) or changed
@@ -343,6 +347,13 @@ class Detector:
         if not heard_speech and self.verdict is None:
             return False  # a tone before any greeting: SIT segments, a ringback leftover
         self._beep_end = run.last
+        # The frame after the last tonal one still holds the beep's tail: its energy relative
+        # to the beep's says how much of it (to within a few ms).
+        tail = 0.0
+        if run.tail_level is not None and run.levels:
+            steady_level = sorted(run.levels)[len(run.levels) // 2]
+            tail = min(1.0, 10.0 ** ((run.tail_level - steady_level) / 10.0))
+        self._beep_end_ms = round((run.last + 1 + tail) * FRAME_MS)
         return self._decide(CalleeType.ANSWERINGMACHINE, Cause.BEEP)
 
     def _fax(self, f: features.FrameFeatures) -> bool:

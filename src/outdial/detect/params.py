@@ -43,13 +43,13 @@ class DetectionParams:
     v21_min_ms: int = 240  # ms of V.21 HDLC flags for fax
     cng_min_ms: int = 360  # ms of 1100 Hz calling tone (ITU-T T.30: 0.5 s on, 3 s off)
     cng_max_ms: int = 800  # ms: a longer 1100 Hz tone is not CNG
-    sit_segment_min_ms: int = 140  # ms: each SIT segment lasts 274 or 380 ms (ITU-T Q.35 / T1.401)
+    sit_segment_min_ms: int = 140  # ms: SIT segments last 274 or 380 ms (ANSI T1.401)
     sit_gap_max_ms: int = 80  # ms allowed between SIT segments
 
     # Decision rules over the greeting
     voice_silence_ms: int = 700  # ms of silence after a short greeting that means a person
-    voice_silence_long_ms: int = 900  # ms of silence after a longer first utterance
-    short_greeting_ms: int = 1000  # ms: utterances up to this take voice_silence_ms
+    voice_silence_long_ms: int = 900  # ms of silence after a greeting up to 3 s
+    short_greeting_ms: int = 1000  # ms: greetings up to this take voice_silence_ms
     person_greeting_max_ms: int = 3000  # ms: a longer greeting needs long_greeting_silence_ms
     long_greeting_silence_ms: int = 1600  # ms of silence (no beep) after a long greeting -> voice
     machine_greeting_ms: int = 6500  # ms from first speech with speech still going -> machine
