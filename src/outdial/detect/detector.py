@@ -18,6 +18,7 @@ Everything here is a pure function of the audio: no clock, no I/O, no randomness
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -96,6 +97,7 @@ class Detector:
         # speech
         self._levels: deque[float] = deque(maxlen=p.frames(p.noise_window_ms))
         self._speech_run = 0
+        self._speech_peak = -math.inf  # loudest frame of the greeting so far (dBFS)
         self._speech_bits = 0  # bit i: frame (now - 1 - i) was speech
         self._in_utterance = False
         self._first_speech = -1
@@ -219,8 +221,11 @@ class Detector:
             not steady
             and level >= p.speech_floor_dbfs
             and level >= floor + p.speech_snr_db
+            and level >= self._speech_peak - p.speech_range_db
             and (level >= floor + p.speech_loud_db or self._vad.is_speech(pcm))
         )
+        if speech and self._in_utterance and level > self._speech_peak:
+            self._speech_peak = level
         decision = self._tones(f, tonal)
         self._speech(speech, steady)
         if self.verdict is not None:
