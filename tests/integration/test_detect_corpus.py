@@ -10,13 +10,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import corpus
 from outdial.calls import CalleeType
-from outdial.detect import Detector
+from outdial.detect import Detector, synth
 
 # Two tuning voices and two held-out voices, one clip of every scenario each.
 VOICES = (*corpus.TRAIN_VOICES[:2], *corpus.HELDOUT_VOICES[-2:])
@@ -44,3 +45,25 @@ def test_clip_gets_its_class(store: corpus.Corpus, spec: corpus.Spec) -> None:
         assert verdict.beep_end_ms is not None, "the beep was not found"
     else:
         assert verdict.beep_end_ms is None
+
+
+def test_double_beep_reports_the_end_of_the_second(store: corpus.Corpus) -> None:
+    greeting = store.speak("Please leave a message after the tone.", "en-us", 165)
+    beep = synth.tone(1000.0, 150.0, -15.0)
+    parts = [synth.silence(300), greeting, synth.silence(400), beep, synth.silence(120), beep]
+    second_beep_start_ms = round(sum(len(p) for p in parts[:-1]) / 8)
+    parts.append(synth.silence(3000))
+    audio = np.clip(np.concatenate(parts), -32768, 32767).astype(np.int16)
+
+    detector = Detector()
+    reports = []
+    for start in range(0, len(audio) - 159, 160):
+        if (verdict := detector.feed(audio[start : start + 160])) is not None:
+            reports.append(verdict)
+    assert detector.finished
+
+    assert [v.callee_type for v in reports] == [CalleeType.ANSWERINGMACHINE] * 2
+    first, second = reports
+    assert first.beep_end_ms is not None and second.beep_end_ms is not None
+    assert first.beep_end_ms < second_beep_start_ms < second.beep_end_ms
+    assert second.decided_ms == first.decided_ms  # the decision stands; only the beep moved

@@ -140,6 +140,9 @@ class Detector:
         changed: Verdict | None = None
         window = self._window
         for i in range(whole // FRAME_SAMPLES):
+            if self.finished:  # nothing can change: only keep the position
+                self._frame += whole // FRAME_SAMPLES - i
+                break
             window[:FRAME_SAMPLES] = window[FRAME_SAMPLES:]
             window[FRAME_SAMPLES:] = measured[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
             if self._step(features.measure(window), pcm[i * _FRAME_BYTES : (i + 1) * _FRAME_BYTES]):
