@@ -37,7 +37,7 @@ from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
 FloatArray = npt.NDArray[np.float64]
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO / "var" / "detect-corpus"
-CORPUS_VERSION = 7  # bump when the generator changes, so stale cached clips are not reused
+CORPUS_VERSION = 8  # bump when the generator changes, so stale cached clips are not reused
 TRIM_DBFS = -50.0  # dBFS: espeak output quieter than this at either end is trimmed
 TAIL_MS = 4000.0  # ms of the call kept after the last scripted sound
 
@@ -257,13 +257,14 @@ def _greeting(c: Corpus, s: Spec, rng: np.random.Generator, lines: tuple[str, ..
     hz = BEEP_HZ[rng.integers(len(BEEP_HZ))]
     level = rng.uniform(-22, -10)
     overtones = rng.uniform(-24, -12) if rng.random() < 0.3 else None  # a less pure beep
+    decay_db = rng.uniform(6, 20) if rng.random() < 0.2 else 0.0  # a chime that fades
 
     def beep(ms: float) -> FloatArray:
         x = synth.tone(hz, ms, level)
         if overtones is not None:
             for k in (2, 3):
                 x = x + synth.tone(k * hz, ms, level + overtones - 3 * (k - 2))
-        return x
+        return x * 10 ** (-decay_db * np.linspace(0.0, 1.0, len(x)) / 20)
 
     if rng.random() < 0.25:  # double beep
         length = rng.uniform(100, 200)

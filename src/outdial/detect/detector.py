@@ -18,6 +18,7 @@ Everything here is a pure function of the audio: no clock, no I/O, no randomness
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -48,9 +49,11 @@ CNG_CLEARANCE_HZ = 25.0  # Hz around 1100 Hz for a CNG burst heard before speech
 # Frames 2 and 3 before a beep must not be speech, or it is a vowel (frame 1 may hold the
 # beep's onset, which the VAD often calls speech).
 BEEP_CLEAR_MASK = 0b110
-BEEP_LEVEL_SPREAD_DB = 4.0  # dB: a beep's loudness is steady; a sung vowel's is not
+# A beep's loudness is steady or decays smoothly (a chime); a vowel's jumps about.
+BEEP_LEVEL_STEP_DB = 2.0  # dB a beep's level may move from one frame to the next
 _FRAME_BYTES = 2 * FRAME_SAMPLES
-DIGITAL_SILENCE_DBFS = -90.0  # dBFS: frames this quiet are lost packets, not background
+DIGITAL_SILENCE_DBFS = -90.0  # dBFS: frames this quiet are digital silence
+LOST_PACKET_FRAMES = 2  # runs of digital silence up to this long are lost packets
 
 
 @dataclass(slots=True)
@@ -65,6 +68,23 @@ class _ToneRun:
     levels: list[float] = field(default_factory=list)
     after_speech: bool = False  # speech ran right up to the tone: a vowel, not a beep
     tail_level: float | None = None  # level of the frame just after the last tonal one
+
+    @property
+    def last_level(self) -> float:
+        return self.levels[-1] if self.levels else self.level
+
+
+def _filled(run: _ToneRun) -> float:
+    """Frames' worth of tone from the start of the run's last frame: 0 to 2."""
+    levels = [run.level, *run.levels]
+    if len(levels) < 3:
+        return 1.0
+    reference = levels[-2]  # the frame before the last is whole
+    last = min(1.0, math.pow(10.0, (levels[-1] - reference) / 10.0))
+    tail = 0.0
+    if run.tail_level is not None and last >= 1.0:
+        tail = min(1.0, math.pow(10.0, (run.tail_level - reference) / 10.0))
+    return last + tail
 
 
 @dataclass(slots=True)
@@ -97,6 +117,7 @@ class Detector:
         # speech
         self._levels: deque[float] = deque(maxlen=p.frames(p.noise_window_ms))
         self._speech_run = 0
+        self._silent_run = 0  # consecutive frames of digital silence
         self._speech_peak = -math.inf  # loudest frame of the greeting so far (dBFS)
         self._speech_bits = 0  # bit i: frame (now - 1 - i) was speech
         self._in_utterance = False
@@ -205,9 +226,19 @@ class Detector:
             return False
 
         level = f.level_dbfs
-        tonal = level >= p.tone_floor_dbfs and f.purity >= p.tone_purity
-        if tonal and self._tone is not None and level < self._tone.level - TONE_LEVEL_DROP_DB:
-            tonal = False
+        # A lost packet is one frame of digital silence and says nothing about the line's
+        # background; a longer run of it is a quiet line.
+        self._silent_run = self._silent_run + 1 if level <= DIGITAL_SILENCE_DBFS else 0
+        if level > DIGITAL_SILENCE_DBFS or self._silent_run > LOST_PACKET_FRAMES:
+            self._levels.append(max(level, DIGITAL_SILENCE_DBFS))
+        floor = min(self._levels) if self._levels else DIGITAL_SILENCE_DBFS
+        tonal = (
+            level >= p.tone_floor_dbfs
+            and level >= floor + p.tone_snr_db
+            and f.purity >= p.tone_purity
+        )
+        if tonal and self._tone is not None and level < self._tone.last_level - TONE_LEVEL_DROP_DB:
+            tonal = False  # the tone stopped; what is left is its echo in the window
         # A steady tone holds its pitch and loudness from frame to frame; a vowel with a
         # strong harmonic (high voices after band-limiting) glides, so it stays speech.
         steady = (
@@ -217,9 +248,6 @@ class Detector:
             and abs(level - self._last_level) <= STEADY_DB
         )
         self._was_tonal, self._last_peak, self._last_level = tonal, f.peak_hz, level
-        if level > DIGITAL_SILENCE_DBFS:
-            self._levels.append(level)
-        floor = min(self._levels) if self._levels else DIGITAL_SILENCE_DBFS
         speech = (
             not steady
             and level >= p.speech_floor_dbfs
@@ -338,7 +366,7 @@ class Detector:
         if run.frames < self._f_beep_min or run.after_speech:
             return False
         steady = run.levels[:-1]  # the first and last frames may hold part of the tone
-        if steady and max(steady) - min(steady) > BEEP_LEVEL_SPREAD_DB:
+        if any(abs(b - a) > BEEP_LEVEL_STEP_DB for a, b in itertools.pairwise(steady)):
             return False
         if abs(run.hz - features.CED_HZ) <= CED_CLEARANCE_HZ:
             return False
@@ -355,13 +383,9 @@ class Detector:
         if not heard_speech and self.verdict is None:
             return False  # a tone before any greeting: SIT segments, a ringback leftover
         self._beep_end = run.last
-        # The frame after the last tonal one still holds the beep's tail: its energy relative
-        # to the beep's says how much of it (to within a few ms).
-        tail = 0.0
-        if run.tail_level is not None and run.levels:
-            steady_level = sorted(run.levels)[len(run.levels) // 2]
-            tail = min(1.0, 10.0 ** ((run.tail_level - steady_level) / 10.0))
-        self._beep_end_ms = round((run.last + 1 + tail) * FRAME_MS)
+        # The beep may stop inside its last tonal frame or spill into the next: the energy of
+        # each, against the frame before (a chime decays), says how much of it the beep filled.
+        self._beep_end_ms = round((run.last + _filled(run)) * FRAME_MS)
         return self._decide(CalleeType.ANSWERINGMACHINE, Cause.BEEP)
 
     def _fax(self, f: features.FrameFeatures) -> bool:

@@ -29,7 +29,8 @@ class DetectionParams:
 
     # Tones (fraction of a frame's energy at one frequency that makes it a tone)
     tone_purity: float = 0.88  # 0..1: energy share of the spectral peak for a beep frame
-    tone_floor_dbfs: float = -45.0  # dBFS: quieter frames are never tones
+    tone_floor_dbfs: float = -55.0  # dBFS: quieter frames are never tones
+    tone_snr_db: float = 10.0  # dB above the background level a tone frame must be
     beep_min_hz: float = 400.0  # Hz
     beep_max_hz: float = 2000.0  # Hz
     beep_min_ms: int = 100  # ms: shorter steady tones are not beeps
