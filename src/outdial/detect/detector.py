@@ -49,6 +49,10 @@ CNG_CLEARANCE_HZ = 25.0  # Hz around 1100 Hz for a CNG burst heard before speech
 # Frames 2 and 3 before a beep must not be speech, or it is a vowel (frame 1 may hold the
 # beep's onset, which the VAD often calls speech).
 BEEP_CLEAR_MASK = 0b110
+# ...unless it is long: a vowel is not held this steady for 300 ms, and a greeting's echo in a
+# room may run right up to its beep.
+BEEP_AFTER_SPEECH_FRAMES = 15
+HEARD_SPEECH_FRAMES = 5  # non-tonal speech frames that make a greeting, for the beep rule
 # A beep's loudness is steady or decays smoothly (a chime); a vowel's jumps about.
 BEEP_LEVEL_STEP_DB = 2.0  # dB a beep's level may move from one frame to the next
 _FRAME_BYTES = 2 * FRAME_SAMPLES
@@ -118,6 +122,7 @@ class Detector:
         self._levels: deque[float] = deque(maxlen=p.frames(p.noise_window_ms))
         self._speech_run = 0
         self._silent_run = 0  # consecutive frames of digital silence
+        self._plain_speech = 0  # speech frames that were not tones
         self._speech_peak = -math.inf  # loudest frame of the greeting so far (dBFS)
         self._speech_bits = 0  # bit i: frame (now - 1 - i) was speech
         self._in_utterance = False
@@ -258,6 +263,8 @@ class Detector:
         if speech and self._in_utterance and level > self._speech_peak:
             self._speech_peak = level
         decision = self._tones(f, tonal)
+        if speech and not tonal:
+            self._plain_speech += 1
         self._speech(speech, steady)
         if self.verdict is not None:
             return decision
@@ -363,14 +370,18 @@ class Detector:
         """A steady tone stopped: a CNG burst, a beep, or neither."""
         p = self.params
         length_ms = (run.last - run.start + 1) * FRAME_MS
-        if run.frames < self._f_beep_min or run.after_speech:
+        if run.frames < self._f_beep_min:
+            return False
+        if run.after_speech and run.frames < BEEP_AFTER_SPEECH_FRAMES:
             return False
         steady = run.levels[:-1]  # the first and last frames may hold part of the tone
         if any(abs(b - a) > BEEP_LEVEL_STEP_DB for a, b in itertools.pairwise(steady)):
             return False
         if abs(run.hz - features.CED_HZ) <= CED_CLEARANCE_HZ:
             return False
-        heard_speech = self._first_speech >= 0
+        # Speech before a beep: not just the odd frame where one tone turns into the next
+        # (SIT segments), which the VAD may call speech.
+        heard_speech = self._first_speech >= 0 and self._plain_speech >= HEARD_SPEECH_FRAMES
         if (
             not heard_speech
             and self.verdict is None
