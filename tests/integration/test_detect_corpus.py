@@ -67,3 +67,20 @@ def test_double_beep_reports_the_end_of_the_second(store: corpus.Corpus) -> None
     assert first.beep_end_ms is not None and second.beep_end_ms is not None
     assert first.beep_end_ms < second_beep_start_ms < second.beep_end_ms
     assert second.decided_ms == first.decided_ms  # the decision stands; only the beep moved
+
+
+def test_fading_beep_after_a_greeting_is_found_where_it_ends(store: corpus.Corpus) -> None:
+    greeting = store.speak("Leave your name and number.", "en-gb", 165)
+    chime = synth.tone(850.0, 600.0, -12.0) * 10 ** (-15 * np.linspace(0, 1, 4800) / 20)
+    parts = [synth.silence(300), greeting, synth.silence(300), chime]
+    chime_end_ms = round(sum(len(p) for p in parts) / 8)
+    audio = np.concatenate([*parts, synth.silence(3000)]).astype(np.int16)
+
+    detector = Detector()
+    for start in range(0, len(audio) - 159, 160):
+        detector.feed(audio[start : start + 160])
+
+    assert detector.verdict is not None
+    assert detector.verdict.callee_type is CalleeType.ANSWERINGMACHINE
+    assert detector.verdict.beep_end_ms is not None
+    assert abs(detector.verdict.beep_end_ms - chime_end_ms) <= 100  # the promise to the flow
