@@ -353,6 +353,7 @@ class Detector:
                 run.last = self._frame
                 run.frames += 1
                 run.levels.append(level)
+                run.tail_level = None  # it went on after all (a lost packet)
                 return changed
             if run is not None:
                 changed = self._tone_ended(run) or changed
