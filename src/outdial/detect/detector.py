@@ -30,17 +30,10 @@ from outdial.calls import CalleeType
 from outdial.detect import features
 from outdial.detect.g711 import alaw_decode, ulaw_decode
 from outdial.detect.params import FRAME_MS, FRAME_SAMPLES, DetectionParams
+from outdial.detect.tones import TONE_GAP_FRAMES, FaxTones, SitTone
 from outdial.detect.vad import VoiceActivity
 from outdial.detect.verdict import Cause, Verdict
 
-SIT_SHARE = 0.8  # share of a window's energy at a SIT frequency for a SIT frame
-CED_SHARE = 0.7  # share at 2100 Hz (lower: phase reversals smear the window)
-CNG_SHARE = 0.8  # share at 1100 Hz
-V21_BAND_SHARE = 0.8  # share of a window's energy in the V.21 band (1550-1950 Hz)
-V21_MARK_SHARE = 0.1  # share at the 1650 Hz mark frequency (flags are mostly ones)
-V21_MODULATED = 0.8  # purity below which a V.21 frame shows the FSK switching frequency
-V21_MODULATED_SHARE = 0.2  # share of a V.21 run's frames that must show it (not a beep)
-TONE_GAP_FRAMES = 2  # frames a tone may drop out (a lost packet, a phase reversal)
 STEADY_HZ = 4.0  # Hz a steady tone's peak may move between frames
 STEADY_DB = 1.5  # dB its level may move
 TONE_LEVEL_DROP_DB = 10.0  # dB below a tone's level at which a frame no longer continues it
@@ -91,15 +84,6 @@ def _filled(run: _ToneRun) -> float:
     return last + tail
 
 
-@dataclass(slots=True)
-class _LabelRun:
-    """Consecutive frames (small gaps allowed) carrying the same tone label."""
-
-    label: int
-    start: int
-    last: int
-
-
 class Detector:
     """Decides who answered from the callee's audio, fed in 20 ms frames from answer.
 
@@ -134,12 +118,8 @@ class Detector:
         self._was_tonal = False
         self._last_peak = 0.0
         self._last_level = 0.0
-        self._labels: list[_LabelRun] = []  # recent SIT label runs, oldest first
-        self._ced = 0  # frames of the current 2100 Hz run
-        self._ced_gap = 0
-        self._v21 = 0
-        self._v21_gap = 0
-        self._v21_modulated = 0
+        self._fax = FaxTones(p)
+        self._sit = SitTone(p)
         self._beep_end: int | None = None  # frame index of the last beep frame
         self._beep_end_ms: int | None = None  # where in or after that frame the beep stopped
         self._decided = -1
@@ -338,9 +318,11 @@ class Detector:
         """Track fax, SIT and beep tones; True when the verdict changed."""
         changed = False
         if self.verdict is None:
-            changed = self._fax(f) or self._sit(f.bank)
-            if changed:
-                return True
+            fax = self._fax.update(f)
+            if fax is not None:
+                return self._decide(CalleeType.FAX, fax)
+            if self._sit.update(self._frame, f.bank):
+                return self._decide(CalleeType.INFORMATIONTONE, Cause.SIT)
         run = self._tone
         p = self.params
         peak, level = f.peak_hz, f.level_dbfs
@@ -399,66 +381,3 @@ class Detector:
         # each, against the frame before (a chime decays), says how much of it the beep filled.
         self._beep_end_ms = round((run.last + _filled(run)) * FRAME_MS)
         return self._decide(CalleeType.ANSWERINGMACHINE, Cause.BEEP)
-
-    def _fax(self, f: features.FrameFeatures) -> bool:
-        p = self.params
-        bank, v21_band, purity = f.bank, f.v21_band, f.purity
-        if f.level_dbfs < p.tone_floor_dbfs:
-            bank = [0.0] * len(bank)
-            v21_band = 0.0
-        if bank[features.I_CED] >= CED_SHARE:
-            self._ced += 1 + self._ced_gap
-            self._ced_gap = 0
-            if self._ced * FRAME_MS >= p.ced_min_ms:
-                return self._decide(CalleeType.FAX, Cause.FAX_CED)
-        elif self._ced:
-            self._ced_gap += 1
-            if self._ced_gap > TONE_GAP_FRAMES:
-                self._ced = self._ced_gap = 0
-        if v21_band >= V21_BAND_SHARE and bank[features.I_V21[0]] >= V21_MARK_SHARE:
-            self._v21 += 1 + self._v21_gap
-            self._v21_gap = 0
-            self._v21_modulated += purity < V21_MODULATED
-            if (
-                self._v21 * FRAME_MS >= p.v21_min_ms
-                and self._v21_modulated >= V21_MODULATED_SHARE * self._v21
-            ):
-                return self._decide(CalleeType.FAX, Cause.FAX_V21)
-        elif self._v21:
-            self._v21_gap += 1
-            if self._v21_gap > TONE_GAP_FRAMES:
-                self._v21 = self._v21_gap = self._v21_modulated = 0
-        return False
-
-    def _sit(self, bank: list[float]) -> bool:
-        """SIT: segments low (913.8/985.2), mid (1370.6/1428.5), high (1776.7 Hz) in order."""
-        label = -1
-        if max(bank[i] for i in features.I_SIT_LOW) >= SIT_SHARE:
-            label = 0
-        elif max(bank[i] for i in features.I_SIT_MID) >= SIT_SHARE:
-            label = 1
-        elif bank[features.I_SIT_HIGH] >= SIT_SHARE:
-            label = 2
-        if label < 0:
-            return False
-        runs = self._labels
-        p = self.params
-        gap = p.frames(p.sit_gap_max_ms)
-        if runs and runs[-1].label == label and self._frame - runs[-1].last <= gap + 1:
-            runs[-1].last = self._frame
-        else:
-            runs.append(_LabelRun(label, self._frame, self._frame))
-            del runs[:-3]
-        if len(runs) < 3 or [r.label for r in runs] != [0, 1, 2]:
-            return False
-        seg = p.frames(p.sit_segment_min_ms)
-        low, mid, high = runs
-        if (
-            low.last - low.start + 1 >= seg
-            and mid.last - mid.start + 1 >= seg
-            and high.last - high.start + 1 >= seg
-            and mid.start - low.last <= gap
-            and high.start - mid.last <= gap
-        ):
-            return self._decide(CalleeType.INFORMATIONTONE, Cause.SIT)
-        return False
