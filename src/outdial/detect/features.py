@@ -1,4 +1,4 @@
-"""Per-frame measurements, computed for many frames at once.
+"""Per-frame measurements: level, spectral peak and purity, tone shares at exact frequencies.
 
 Each 20 ms frame is measured over a 40 ms window (the frame and the one before it), so a
 frame's features use no audio after the frame's end, and the detector gives the same results
@@ -21,7 +21,6 @@ FULL_SCALE = 32768.0  # 16-bit full scale, for dBFS
 BIN_HZ = SAMPLE_RATE / WINDOW  # 25 Hz between FFT bins
 PEAK_LOW_HZ = 350.0  # Hz: lowest spectral peak considered a tone
 PEAK_HIGH_HZ = 2250.0  # Hz: highest (covers the fax answer tone at 2100 Hz)
-PEAK_HALF_WIDTH = 2  # bins either side of a peak that a Hann-windowed tone occupies
 
 # Named frequencies (Hz) measured by the generalised Goertzel bank.
 SIT_LOW = (913.8, 985.2)  # SIT first segment (ANSI T1.401 / ITU-T Q.35 Annex)
@@ -45,8 +44,6 @@ _HANN = _BANK.window
 _LOW_BIN = int(PEAK_LOW_HZ / BIN_HZ)
 _HIGH_BIN = int(PEAK_HIGH_HZ / BIN_HZ) + 1
 _V21_BINS = slice(int(V21_BAND_HZ[0] / BIN_HZ), int(V21_BAND_HZ[1] / BIN_HZ) + 1)
-
-
 _BASIS = _BANK.basis
 _BANK_SCALE = _BANK.scale
 _BANK_COUNT = len(BANK_HZ)
