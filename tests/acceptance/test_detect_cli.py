@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -55,20 +56,24 @@ def test_detect_classifies_each_file_and_reports_the_unreadable_one(tmp_path: Pa
     assert missing == {"file": paths[4], "error": "No such file or directory"}
 
 
-def test_detect_exits_zero_when_every_file_is_read(tmp_path: Path) -> None:
-    path = tmp_path / "quiet.ul"
-    path.write_bytes(b"\xff" * 8000)  # one second of µ-law silence: the call ends undecided
+def test_a_recording_that_stops_is_heard_as_a_call_going_on_in_silence(tmp_path: Path) -> None:
+    quiet = tmp_path / "quiet.ul"
+    quiet.write_bytes(b"\xff" * 8000)  # one second of µ-law silence
+    hello = tmp_path / "hello.wav"  # espeak-ng writes 22.05 kHz WAV, cut right after the word
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(hello), "Hello?"], check=True)
 
-    done = run("detect", str(path))
+    done = run("detect", str(quiet), str(hello))
 
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {
-        "file": str(path),
+    silent, person = (json.loads(line) for line in done.stdout.splitlines())
+    assert silent == {
+        "file": str(quiet),
         "callee_type": "unknown",
-        "decided_ms": 1000,
+        "decided_ms": 5000,
         "beep_end_ms": None,
-        "cause": "audio ended before a decision",
+        "cause": "dead air",
     }
+    assert (person["callee_type"], person["beep_end_ms"]) == ("voice", None)
 
 
 def test_detect_help_names_the_formats() -> None:
