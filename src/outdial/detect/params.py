@@ -20,7 +20,7 @@ class DetectionParams:
     # Voice activity
     vad_mode: int = 3  # webrtcvad aggressiveness, 0 (lenient) to 3 (strict)
     speech_floor_dbfs: float = -50.0  # dBFS: quieter frames are never speech
-    speech_snr_db: float = 9.0  # dB above the background noise level a speech frame must be
+    speech_snr_db: float = 7.0  # dB above the background noise level a speech frame must be
     speech_loud_db: float = 20.0  # dB above background: speech even if the VAD disagrees
     speech_range_db: float = 24.0  # dB below the greeting's loudest frame: background talk
     noise_window_ms: int = 1500  # ms: background level is the quietest frame in this window
