@@ -267,6 +267,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    # Imported here: numpy and webrtcvad would slow every other command's start.
+    from outdial.detect.files import classify_file
+
+    unreadable = 0
+    for path in args.files:
+        result = classify_file(Path(path))
+        unreadable += "error" in result
+        _emit(result)
+    return 1 if unreadable else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     Store.open(args.database_url).close()  # migrate an empty database before serving
     return _serve(args)
@@ -551,6 +563,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p = command(dep, "delete", cmd_deployment_delete, "delete a deployment")
     _add_database(p)
     p.add_argument("deployment_id", type=int)
+
+    p = command(commands, "detect", cmd_detect, "classify audio files as a callee's side of a call")
+    p.add_argument("files", nargs="+", help="WAV (PCM, µ-law, A-law) or raw .ul/.al at 8 kHz")
     return parser
 
 
