@@ -1,0 +1,271 @@
+"""Real SIP calls from ``SipCarrier`` to sipp on 127.0.0.1, one scenario per outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sip_support import (
+    TEST_TIMERS,
+    Sipp,
+    dominant_frequency,
+    place_call,
+    request,
+    run,
+    tone_file,
+    trunk_config,
+)
+
+from outdial.calls import CalleeType
+from outdial.telephony.carrier import Answered, Ended, Ringing
+from outdial.telephony.sip.carrier import SipCarrier
+from outdial.telephony.sip.config import SipTrunkConfig
+
+SIT = [(913.8, 0.274), (1370.6, 0.274), (1776.7, 0.380)]  # the three SIT tones (ANSI T1.209)
+DTMF_PCAP = Path("/usr/share/sip-tester/dtmf_2833_9.pcap")
+
+
+def _carrier(config: SipTrunkConfig) -> SipCarrier:
+    return SipCarrier(config, timers=TEST_TIMERS)
+
+
+async def _call(config: SipTrunkConfig, **options: object) -> tuple[object, SipCarrier]:
+    carrier = _carrier(config)
+    try:
+        record = await place_call(carrier, request(**options.pop("dial", {})), **options)  # type: ignore[arg-type]
+    finally:
+        await carrier.close()
+    return record, carrier
+
+
+def _types(record: object) -> list[str]:
+    return [type(e).__name__ for e in record.events]  # type: ignore[attr-defined]
+
+
+def test_answered_call_streams_audio_both_ways_and_callee_hangs_up(
+    sipp: Callable[..., Sipp], tmp_path: Path
+) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(1000, 1.0)])
+    peer = sipp("answer_callee_bye.xml", audio=tone, talk_ms=1500)
+    record, carrier = run(_call(trunk_config(peer.port)))
+    assert _types(record) == ["Ringing", "Answered", "Ended"]
+    assert record.ended == Ended(None, "callee hung up")
+    heard = record.audio(early=False)
+    assert len(heard) >= 8000 * 0.8  # most of the second of tone
+    assert abs(dominant_frequency(heard) - 1000) < 20
+    assert record.rtp_sent > 20  # we sent RTP too
+    assert peer.wait() == 0, peer.output()
+    assert carrier.ports.in_use == 0
+
+
+def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("answer_we_bye.xml", audio=tone)
+    record, carrier = run(_call(trunk_config(peer.port), hangup_after=0.3))
+    assert _types(record) == ["Answered", "Ended"]
+    assert record.ended == Ended(None, "hung up by the test", local=True)
+    assert peer.wait() == 0, peer.output()
+    assert carrier.ports.in_use == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "callee_type"),
+    [
+        (486, "Busy Here", CalleeType.BUSY),
+        (600, "Busy Everywhere", CalleeType.BUSY),
+        (480, "Temporarily Unavailable", CalleeType.NOANSWER),
+        (404, "Not Found", CalleeType.INFORMATIONTONE),
+        (484, "Address Incomplete", CalleeType.INFORMATIONTONE),
+        (403, "Forbidden", CalleeType.LINEFAILURE),
+        (503, "Service Unavailable", CalleeType.LINEFAILURE),
+    ],
+)
+def test_rejections_map_to_callee_types(
+    sipp: Callable[..., Sipp], code: int, reason: str, callee_type: CalleeType
+) -> None:
+    peer = sipp("reject.xml", code=code, reason=reason)
+    record, carrier = run(_call(trunk_config(peer.port)))
+    assert record.events == [Ringing(False), Ended(callee_type, f"{code} {reason}", code)]
+    assert peer.wait() == 0, peer.output()
+    assert peer.messages().count("\nACK sip:") == 1  # hop-by-hop ACK of the final
+    assert carrier.ports.in_use == 0
+
+
+def test_ring_timeout_cancels_and_is_noanswer(sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("ring_until_cancel.xml")
+    record, _ = run(_call(trunk_config(peer.port), dial={"ring_timeout": 0.5}))
+    assert record.events == [
+        Ringing(False),
+        Ended(CalleeType.NOANSWER, "canceled: ring timeout", 487, local=True),
+    ]
+    assert peer.wait() == 0, peer.output()
+
+
+def test_hangup_while_ringing_cancels(sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("ring_until_cancel.xml")
+    record, _ = run(_call(trunk_config(peer.port), hangup_when_ringing=0.2))
+    assert record.events == [Ringing(False), Ended(None, "hung up by the test", 487, local=True)]
+    assert peer.wait() == 0, peer.output()
+
+
+def test_digest_challenge_is_answered(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("auth_then_answer.xml", audio=tone, username="acme", password="s3cret")
+    config = trunk_config(peer.port, username="acme", password="s3cret")
+    record, _ = run(_call(config, hangup_after=0.2))
+    assert _types(record) == ["Answered", "Ended"]
+    assert peer.wait() == 0, peer.output()
+
+
+def test_wrong_password_is_linefailure(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("auth_then_answer.xml", audio=tone, username="acme", password="s3cret")
+    config = trunk_config(peer.port, username="acme", password="wrong")
+    record, _ = run(_call(config))
+    assert record.events == [Ended(CalleeType.LINEFAILURE, "403 Forbidden", 403)]
+    peer.wait()
+
+
+def test_challenge_without_credentials_is_linefailure(
+    sipp: Callable[..., Sipp], tmp_path: Path
+) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("auth_then_answer.xml", audio=tone, username="acme", password="s3cret")
+    record, _ = run(_call(trunk_config(peer.port)))
+    assert record.events == [Ended(CalleeType.LINEFAILURE, "401 Unauthorized", 401)]
+
+
+def test_early_media_then_404(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    sit = tone_file(tmp_path / "sit.ul", SIT)
+    peer = sipp("early_media_then_404.xml", audio=sit, talk_ms=1200)
+    record, carrier = run(_call(trunk_config(peer.port)))
+    assert record.events == [
+        Ringing(early_media=True),
+        Ended(CalleeType.INFORMATIONTONE, "404 Not Found", 404),
+    ]
+    early = record.audio(early=True)
+    assert len(early) >= 8000 * 0.7  # the SIT reached whoever listens for it
+    first = early[: int(8000 * 0.25)]
+    assert abs(dominant_frequency(first) - 913.8) < 40
+    assert record.audio(early=False).size == 0
+    assert peer.wait() == 0, peer.output()
+    assert carrier.ports.in_use == 0
+
+
+def test_record_route_is_followed_by_ack_and_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("record_route.xml", audio=tone)
+    record, _ = run(_call(trunk_config(peer.port), hangup_after=0.2))
+    assert _types(record) == ["Answered", "Ended"]
+    assert peer.wait() == 0, peer.output()  # sipp checked the Route of our ACK and BYE
+
+
+def test_retransmitted_200_is_acked_again(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("retransmit_200.xml", audio=tone)
+    record, _ = run(_call(trunk_config(peer.port), hangup_after=0.5))
+    assert [type(e) for e in record.events] == [Answered, Ended]
+    assert peer.wait() == 0, peer.output()
+    acks = peer.messages().count("\nACK sip:")
+    assert acks >= 2  # the retransmitted 200 was ACKed again
+
+
+def test_dtmf_both_ways(sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("dtmf_echo.xml", echo=True, digit_pcap=DTMF_PCAP)
+
+    async def send_postd(leg: object) -> None:
+        await leg.send_dtmf("12#")  # type: ignore[attr-defined]
+
+    record, _ = run(_call(trunk_config(peer.port), on_answer=send_postd, hangup_after=2.0))
+    assert _types(record) == ["Answered", "Ended"]
+    # sipp played a '9' to us, and echoed our postd digits back
+    assert "9" in record.digits
+    assert [d for d in record.digits if d != "9"] == ["1", "2", "#"]
+    peer.wait()
+
+
+# -- peers that misbehave ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def udp_peer() -> Iterator[Callable[[Callable[[bytes], bytes | None]], int]]:
+    """A UDP server on 127.0.0.1 answering each datagram with ``reply(data)`` (or nothing)."""
+    sockets: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def start(reply: Callable[[bytes], bytes | None]) -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.1)
+        sockets.append(sock)
+
+        def serve() -> None:
+            while sock.fileno() >= 0:
+                try:
+                    data, addr = sock.recvfrom(65535)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                answer = reply(data)
+                if answer is not None:
+                    sock.sendto(answer, addr)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return int(sock.getsockname()[1])
+
+    yield start
+    for sock in sockets:
+        sock.close()
+    for thread in threads:
+        thread.join(2)
+
+
+def test_silent_peer_is_linefailure_and_frees_the_port(udp_peer: Callable[..., int]) -> None:
+    received: list[bytes] = []
+    port = udp_peer(lambda data: received.append(data))
+    record, carrier = run(_call(trunk_config(port)))
+    assert record.events == [Ended(CalleeType.LINEFAILURE, "no response from the trunk")]
+    assert len(received) > 3  # Timer A retransmitted the INVITE
+    assert len({r for r in received}) == 1  # ... unchanged
+    assert carrier.ports.in_use == 0
+
+
+def test_garbage_is_ignored_and_the_call_still_ends(udp_peer: Callable[..., int]) -> None:
+    port = udp_peer(lambda data: b"\x00\xffNOT SIP AT ALL\r\n\r\n")
+    record, carrier = run(_call(trunk_config(port)))
+    assert record.events == [Ended(CalleeType.LINEFAILURE, "no response from the trunk")]
+    assert carrier.transport.garbage > 0
+    assert carrier.ports.in_use == 0
+
+
+def test_unresolvable_trunk_is_linefailure() -> None:
+    config = trunk_config(5060)
+    from dataclasses import replace
+
+    from outdial.telephony.sip.uri import SipUri
+
+    config = replace(config, uri=SipUri("no-such-host.invalid"))
+    record, _ = run(_call(config))
+    ended = record.ended
+    assert ended.callee_type is CalleeType.LINEFAILURE
+    assert ended.cause.startswith("cannot reach the trunk")
+
+
+def test_options_ping(sipp: Callable[..., Sipp], udp_peer: Callable[..., int]) -> None:
+    port = udp_peer(lambda data: None)
+
+    async def ping() -> int | None:
+        carrier = _carrier(trunk_config(port))
+        try:
+            return await carrier.options()
+        finally:
+            await carrier.close()
+
+    assert asyncio.run(ping()) is None
