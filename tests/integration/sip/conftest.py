@@ -57,3 +57,56 @@ def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
         if proc.process.poll() is None:
             proc.process.kill()
             proc.process.wait(5)
+
+
+KAMAILIO_CONFIG = Path(__file__).parent / "kamailio" / "proxy.cfg"
+KAMAILIO_MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path) -> Iterator[Callable[..., int]]:
+    """``kamailio(sipp_port, username=, password=)``: an authenticating proxy (407) in front
+    of sipp; returns its SIP port. Stopped (by its pid) at the end of the test."""
+    binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
+    if not Path(binary).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("kamailio is not installed: run scripts/system-deps")
+        pytest.skip("kamailio is not installed (Debian package kamailio)")
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(sipp_port: int, *, username: str, password: str) -> int:
+        port = free_block(2)
+        text = KAMAILIO_CONFIG.read_text()
+        values = {
+            "listen_port": port,
+            "sipp_port": sipp_port,
+            "username": username,
+            "password": password,
+            "modules": KAMAILIO_MODULES,
+        }
+        for name, value in values.items():
+            text = text.replace(f"[{name}]", str(value))
+        config = tmp_path / f"kamailio-{len(started)}.cfg"
+        config.write_text(text)
+        runtime = tmp_path / f"kamailio-{len(started)}-run"
+        runtime.mkdir()
+        log = (tmp_path / f"kamailio-{len(started)}.log").open("wb")
+        process = subprocess.Popen(
+            [binary, "-f", str(config), "-DD", "-E", "-Y", str(runtime), "-P",
+             str(runtime / "kamailio.pid")],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+        started.append(process)
+        wait_bound(port, process)
+        return port
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)

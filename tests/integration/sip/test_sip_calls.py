@@ -188,6 +188,32 @@ def test_dtmf_both_ways(sipp: Callable[..., Sipp]) -> None:
     peer.wait()
 
 
+def test_through_kamailio_answering_its_407(
+    sipp: Callable[..., Sipp], kamailio: Callable[..., int], tmp_path: Path
+) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("answer_we_bye.xml", audio=tone)
+    proxy = kamailio(peer.port, username="acme", password="s3cret")
+    config = trunk_config(proxy, username="acme", password="s3cret")
+    record, carrier = run(_call(config, hangup_after=0.3))
+    assert _types(record) == ["Answered", "Ended"], record.events
+    assert record.ended == Ended(None, "hung up by the test", local=True)
+    assert peer.wait() == 0, peer.output()  # our ACK and BYE reached sipp through the proxy
+    assert carrier.ports.in_use == 0
+
+
+def test_kamailio_refuses_a_wrong_password(
+    sipp: Callable[..., Sipp], kamailio: Callable[..., int], tmp_path: Path
+) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("answer_we_bye.xml", audio=tone)
+    proxy = kamailio(peer.port, username="acme", password="s3cret")
+    record, _ = run(_call(trunk_config(proxy, username="acme", password="wrong")))
+    assert record.events == [
+        Ended(CalleeType.LINEFAILURE, "407 Proxy Authentication Required", 407)
+    ]
+
+
 # -- peers that misbehave ----------------------------------------------------------------------
 
 
