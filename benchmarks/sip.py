@@ -73,7 +73,7 @@ def start_uas(
     base = free_port_block(30, 41000 if name == "sipp" else 43000)
     args = [
         "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(base), "-mp", str(base + 2),
-        "-cp", str(base + 28), "-m", str(calls), "-nostdin", "-timeout", "600s",
+        "-cp", str(base + 28), "-m", str(calls), "-nostdin", "-timeout", "600s", "-trace_err",
     ]  # fmt: skip
     log = (work / f"{name}-uas.log").open("wb")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=work)
@@ -191,12 +191,14 @@ def _finished(store: Store, account: Account, ids: set[str]) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--workdir", type=Path, help="keep sipp's logs and the database here")
     args = parser.parse_args(argv)
     if shutil.which("sipp") is None:
         print("sipp is not installed (Debian package sip-tester)", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="outdial-sip-bench-") as tmp:
-        work = Path(tmp)
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         t = np.arange(8000 * TALK_MS // 1000) / 8000
         audio = work / "voice.ul"
         audio.write_bytes(g711.encode((5000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)))

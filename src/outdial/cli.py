@@ -516,7 +516,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p.add_argument("--cps", type=_positive_float, default=DEFAULT_TRUNK_CPS, help="calls/s")
     p.add_argument("--sim-config", help="JSON file of simulation rules (simulated trunks)")
     p.add_argument("--uri", help="sip trunks: where calls go, sip:HOST[:PORT]")
-    p.add_argument("--transport", help="sip trunks: udp (the default; tcp is not built yet)")
+    p.add_argument("--transport", help="sip trunks: udp (the default) or tcp")
     p.add_argument("--username", help="sip trunks: digest authentication user")
     p.add_argument("--password", help="sip trunks: digest authentication password")
     p.add_argument("--from-domain", help="sip trunks: host part of From (default: the trunk's)")

@@ -25,7 +25,7 @@ def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
         pytest.skip("sipp is not installed (Debian package sip-tester)")
     started: list[Sipp] = []
 
-    def start(scenario: str, *, echo: bool = False, **values: object) -> Sipp:
+    def start(scenario: str, *, echo: bool = False, tcp: bool = False, **values: object) -> Sipp:
         """Run ``scenario`` once, each ``[name]`` in its XML replaced by ``values[name]``
         first (sipp reads pauses and rtp_stream files before ``-key`` values apply)."""
         text = (SCENARIOS / scenario).read_text()
@@ -45,11 +45,13 @@ def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
         ]  # fmt: skip
         if echo:
             args.append("-rtp_echo")
+        if tcp:
+            args += ["-t", "t1"]
         with log.open("wb") as out:
             process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
         proc = Sipp(process, port, log)
         started.append(proc)
-        wait_bound(port, process)
+        wait_bound(port, process, tcp=tcp)
         return proc
 
     yield start

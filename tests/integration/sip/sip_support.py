@@ -74,10 +74,11 @@ class Sipp:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def wait_bound(port: int, process: subprocess.Popen[bytes]) -> None:
-    """Until sipp listens on its SIP port (its port is no longer free)."""
+def wait_bound(port: int, process: subprocess.Popen[bytes], *, tcp: bool = False) -> None:
+    """Until the process listens on ``port`` (the port is no longer free)."""
+    free = _tcp_free if tcp else _udp_free
     for _ in range(200):
-        if process.poll() is not None or not _udp_free(port):
+        if process.poll() is not None or not free(port):
             return
         with contextlib.suppress(Exception):
             process.wait(0.01)

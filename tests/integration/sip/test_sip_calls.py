@@ -13,6 +13,7 @@ from sip_support import (
     TEST_TIMERS,
     Sipp,
     dominant_frequency,
+    free_block,
     place_call,
     request,
     run,
@@ -212,6 +213,31 @@ def test_kamailio_refuses_a_wrong_password(
     assert record.events == [
         Ended(CalleeType.LINEFAILURE, "407 Proxy Authentication Required", 407)
     ]
+
+
+def test_over_tcp(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(1000, 1.0)])
+    peer = sipp("answer_callee_bye.xml", tcp=True, audio=tone, talk_ms=1200)
+    record, _ = run(_call(trunk_config(peer.port, transport="tcp")))
+    assert _types(record) == ["Ringing", "Answered", "Ended"]
+    assert record.ended == Ended(None, "callee hung up")  # sipp's BYE came over the connection
+    assert abs(dominant_frequency(record.audio(early=False)) - 1000) < 20
+    assert peer.wait() == 0, peer.output()
+    assert "SIP/2.0/TCP" in peer.messages()
+
+
+def test_busy_over_tcp(sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("reject.xml", tcp=True, code=486, reason="Busy Here")
+    record, _ = run(_call(trunk_config(peer.port, transport="tcp")))
+    assert record.events == [Ringing(False), Ended(CalleeType.BUSY, "486 Busy Here", 486)]
+    assert peer.wait() == 0, peer.output()
+
+
+def test_tcp_trunk_that_refuses_the_connection_is_linefailure() -> None:
+    record, _ = run(_call(trunk_config(free_block(2), transport="tcp")))
+    ended = record.ended
+    assert ended.callee_type is CalleeType.LINEFAILURE
+    assert ended.cause.startswith("cannot reach the trunk")
 
 
 # -- peers that misbehave ----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from outdial.telephony.sip.transaction import (
     Timers,
     TransactionEvent,
 )
-from outdial.telephony.sip.transport import Address, UdpTransport
+from outdial.telephony.sip.transport import Address, TcpTransport, Transport, UdpTransport
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,12 @@ class SipCarrier(Carrier):
         self.timers = timers or Timers()
         self.ports = PortPool(*config.rtp_ports)
         self.clock = RtpClock()
-        self.transport = UdpTransport(self._on_message, self._on_transport_error)
+        self.reliable = config.transport == "tcp"
+        self.transport: Transport = (
+            TcpTransport(self._on_message, self._on_transport_error)
+            if self.reliable
+            else UdpTransport(self._on_message, self._on_transport_error)
+        )
         self.peer: Address = ("", 0)  # the trunk's resolved address
         self.local: Address = ("", 0)
         self._started: asyncio.Future[None] | None = None
@@ -74,7 +79,11 @@ class SipCarrier(Carrier):
         host, port = self.config.uri.host_port
         self.peer = (await self.resolve(host), port)
         local_host = self.config.local_host or _source_address(self.peer)
-        self.local = await self.transport.open(local_host, self.config.local_port)
+        if isinstance(self.transport, TcpTransport):
+            self.local = await self.transport.open(local_host, self.peer)
+        else:
+            assert isinstance(self.transport, UdpTransport)
+            self.local = await self.transport.open(local_host, self.config.local_port)
         log.info("SIP trunk %s via %s:%s", self.config.uri, *self.local)
 
     async def resolve(self, host: str) -> str:
@@ -102,16 +111,19 @@ class SipCarrier(Carrier):
             await tx.close()
         await self.clock.close()
         self.transport.close()
+        await self.transport.wait_closed()
 
     # -- what calls use ---------------------------------------------------------------------
 
     def via(self, branch: str | None = None) -> str:
         host, port = self.local
-        return f"SIP/2.0/UDP {host}:{port};branch={branch or new_branch()};rport"
+        name = "TCP" if self.reliable else "UDP"
+        return f"SIP/2.0/{name} {host}:{port};branch={branch or new_branch()};rport"
 
     def contact(self) -> str:
         host, port = self.local
-        return f"<sip:{USER_AGENT}@{host}:{port}>"
+        transport = ";transport=tcp" if self.reliable else ""
+        return f"<sip:{USER_AGENT}@{host}:{port}{transport}>"
 
     def send(self, msg: Message, addr: Address) -> None:
         self.transport.send(msg, addr)
@@ -128,6 +140,7 @@ class SipCarrier(Carrier):
             on_event,
             self._forget,
             self.timers,
+            reliable=self.reliable,
         )
         self._transactions[tx.key] = tx
         tx.start()
@@ -216,6 +229,8 @@ class SipCarrier(Carrier):
         self.send(reply, _response_address(request, source))
 
     def _on_transport_error(self, error: Exception) -> None:
+        if isinstance(self.transport, TcpTransport) and not self.transport.connected:
+            self._started = None  # the next call connects again
         for tx in list(self._transactions.values()):
             tx.fail(SipTimeout(f"transport error: {error}"))
 

@@ -18,7 +18,7 @@ from outdial.telephony.sip.errors import SipParseError
 from outdial.telephony.sip.uri import SipUri
 
 DEFAULT_RTP_PORTS = (20000, 30000)  # [low, high) UDP ports for RTP
-TRANSPORTS = ("udp",)  # TCP is not built yet (docs/sip.md)
+TRANSPORTS = ("udp", "tcp")
 KEYS = ("uri", "transport", "username", "password", "from_domain", "local_host", "local_port")
 ALL_KEYS = (*KEYS, "rtp_ports")
 
@@ -76,7 +76,7 @@ def parse_sip_config(data: Any) -> SipTrunkConfig:
         raise InvalidField("uri", "sips: (TLS) is not supported; use sip:")
     transport = data.get("transport", "udp").lower()
     if transport not in TRANSPORTS:
-        raise InvalidField("transport", f"{transport!r} is not supported (supported: udp)")
+        raise InvalidField("transport", f"{transport!r} is not supported (supported: udp, tcp)")
     username, password = data.get("username"), data.get("password")
     if (username is None) != (password is None):
         raise InvalidField("password", "give both username and password, or neither")

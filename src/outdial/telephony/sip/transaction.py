@@ -53,8 +53,11 @@ class ClientTransaction:
         on_event: Callable[[ClientTransaction, TransactionEvent], None],
         on_terminated: Callable[[ClientTransaction], None],
         timers: Timers,
+        *,
+        reliable: bool = False,
     ) -> None:
         self.request = request
+        self.reliable = reliable  # TCP: no retransmissions, no Timer D/K (RFC 3261 §17.1)
         self.branch = request.top_via.branch or ""
         self.method = request.method
         self.key = (self.branch, self.method)
@@ -89,7 +92,7 @@ class ClientTransaction:
                     return
                 state = self.state
                 await self._wait_for_change(state, min(interval, deadline - now))
-                if self.state is state and loop.time() < deadline:
+                if self.state is state and loop.time() < deadline and not self.reliable:
                     self._send(self.request)
                     if self.invite:
                         interval *= 2  # §17.1.1.2: Timer A doubles
@@ -97,7 +100,7 @@ class ClientTransaction:
                         interval = min(interval * 2, self.timers.t2)  # §17.1.2.2: Timer E
                     else:
                         interval = self.timers.t2  # proceeding: retransmit every T2
-            if self.state is State.COMPLETED:
+            if self.state is State.COMPLETED and not self.reliable:
                 # Timer D (INVITE, absorb retransmitted finals) or Timer K (non-INVITE)
                 await asyncio.sleep(self.timers.d if self.invite else self.timers.t4)
         finally:

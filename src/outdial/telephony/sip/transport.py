@@ -1,4 +1,5 @@
-"""SIP over UDP (RFC 3261 §18): one asyncio datagram socket, parsed messages in and out.
+"""SIP transports (RFC 3261 §18): UDP (one asyncio datagram socket) and TCP (one connection
+to the trunk), parsed messages in and out.
 
 Datagrams that do not parse are counted and dropped (a peer that sends garbage must not
 hurt anyone); CRLF keep-alives (RFC 5626 §4.4.1) are ignored.
@@ -7,9 +8,10 @@ hurt anyone); CRLF keep-alives (RFC 5626 §4.4.1) are ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
-from typing import cast
+from typing import Protocol, cast
 
 from outdial.telephony.sip import message
 from outdial.telephony.sip.errors import SipParseError
@@ -18,6 +20,17 @@ from outdial.telephony.sip.message import Message
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
+
+
+class Transport(Protocol):
+    local: Address
+    garbage: int
+
+    def send(self, msg: Message, addr: Address) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
 
 
 class UdpTransport(asyncio.DatagramProtocol):
@@ -73,3 +86,88 @@ class UdpTransport(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+    async def wait_closed(self) -> None:
+        return
+
+
+class TcpTransport:
+    """SIP over one TCP connection to the trunk (RFC 3261 §18): messages are framed by
+    Content-Length; requests the trunk sends back on the connection are handled too.
+
+    A stream that stops parsing cannot be resynchronised: the connection is dropped, and
+    the carrier is told (its transactions fail as transport errors).
+    """
+
+    def __init__(
+        self,
+        on_message: Callable[[Message, Address], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        self._on_message = on_message
+        self._on_error = on_error
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self.peer: Address = ("0.0.0.0", 0)
+        self.local: Address = ("0.0.0.0", 0)
+        self.garbage = 0
+        self.sent = 0
+        self.received = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._writer is not None and not self._writer.is_closing()
+
+    async def open(self, host: str, peer: Address) -> Address:
+        reader, writer = await asyncio.open_connection(peer[0], peer[1], local_addr=(host, 0))
+        self._writer = writer
+        self.peer = peer
+        sockname = writer.get_extra_info("sockname")
+        self.local = (sockname[0], sockname[1])
+        self._reader_task = asyncio.create_task(self._read(reader), name="sip-tcp-reader")
+        return self.local
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        buffer = b""
+        error: Exception = ConnectionResetError("the trunk closed the TCP connection")
+        try:
+            while chunk := await reader.read(65536):
+                buffer += chunk
+                buffer = buffer.lstrip(b"\r\n")  # keep-alives between messages
+                while buffer and (length := message.frame_length(buffer)) is not None:
+                    data, buffer = buffer[:length], buffer[length:].lstrip(b"\r\n")
+                    msg = message.parse(data)
+                    self.received += 1
+                    self._on_message(msg, self.peer)
+        except SipParseError as parse_error:
+            self.garbage += 1
+            error = ConnectionAbortedError(f"unparseable SIP on the TCP connection: {parse_error}")
+        except OSError as os_error:
+            error = os_error
+        if self._writer is not None:
+            self._writer.close()
+        log.warning("SIP over TCP to %s:%s ended: %s", *self.peer, error)
+        self._on_error(error)
+
+    def send(self, msg: Message, addr: Address) -> None:
+        """Send on the connection (``addr`` is ignored: every message goes to the trunk)."""
+        del addr
+        if not self.connected:
+            self._on_error(ConnectionError("not connected to the trunk"))
+            return
+        assert self._writer is not None
+        self.sent += 1
+        self._writer.write(msg.serialize())
+
+    def close(self) -> None:
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    async def wait_closed(self) -> None:
+        if self._reader_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader_task
+            self._reader_task = None

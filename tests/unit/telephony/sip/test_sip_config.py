@@ -24,8 +24,8 @@ def test_config_round_trips_through_json() -> None:
         ({"uri": "tel:+1"}, "uri: not a sip: or sips: URI: 'tel:+1'"),
         ({"uri": "sips:a"}, "uri: sips: (TLS) is not supported; use sip:"),
         (
-            {"uri": "sip:a", "transport": "tcp"},
-            "transport: 'tcp' is not supported (supported: udp)",
+            {"uri": "sip:a", "transport": "tls"},
+            "transport: 'tls' is not supported (supported: udp, tcp)",
         ),
         (
             {"uri": "sip:a", "username": "u"},
