@@ -30,12 +30,12 @@ SIT = [(913.8, 0.274), (1370.6, 0.274), (1776.7, 0.380)]  # the three SIT tones 
 DTMF_PCAP = Path("/usr/share/sip-tester/dtmf_2833_9.pcap")
 
 
-def _carrier(config: SipTrunkConfig) -> SipCarrier:
-    return SipCarrier(config, timers=TEST_TIMERS)
+def _carrier(config: SipTrunkConfig, media_timeout: float = 30.0) -> SipCarrier:
+    return SipCarrier(config, timers=TEST_TIMERS, media_timeout=media_timeout)
 
 
 async def _call(config: SipTrunkConfig, **options: object) -> tuple[object, SipCarrier]:
-    carrier = _carrier(config)
+    carrier = _carrier(config, **options.pop("carrier", {}))  # type: ignore[arg-type]
     try:
         record = await place_call(carrier, request(**options.pop("dial", {})), **options)  # type: ignore[arg-type]
     finally:
@@ -70,6 +70,15 @@ def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     assert _types(record) == ["Answered", "Ended"]
     assert record.ended == Ended(None, "hung up by the test", local=True)
     assert peer.wait() == 0, peer.output()
+    assert carrier.ports.in_use == 0
+
+
+def test_answered_call_without_media_is_hung_up(sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("answer_we_bye.xml")  # answers, never sends RTP, never hangs up
+    record, carrier = run(_call(trunk_config(peer.port), carrier={"media_timeout": 1.0}))
+    assert _types(record) == ["Answered", "Ended"]
+    assert record.ended == Ended(None, "no media from the callee", local=True)
+    assert peer.wait() == 0, peer.output()  # it got our BYE
     assert carrier.ports.in_use == 0
 
 

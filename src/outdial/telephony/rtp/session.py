@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import struct
 from collections import deque
 from collections.abc import Callable
 from typing import cast
@@ -21,14 +22,15 @@ import numpy as np
 
 from outdial.telephony import g711
 from outdial.telephony.rtp.dtmf import PAUSE_FRAMES, DtmfReceiver, TelephoneEvent, digit_payloads
-from outdial.telephony.rtp.packet import RtpPacket, RtpParseError, is_rtcp
-from outdial.telephony.sip.sdp import PCMA, MediaParams
+from outdial.telephony.rtp.packet import HEADER, RTP_VERSION, RtpPacket, RtpParseError, is_rtcp
+from outdial.telephony.sip.sdp import PCMA, PCMU, MediaParams
 
 log = logging.getLogger(__name__)
 
 FRAME = 0.020  # seconds of audio per packet
 SAMPLES = 160  # per 20 ms frame at 8 kHz
 REORDER_DEPTH = 3  # packets held to put reordered ones back in order (60 ms)
+SEQ_TS = struct.Struct("!HI")  # an RTP header's sequence number and timestamp, at offset 2
 MAX_LAG_FRAMES = 5  # the clock skips ahead rather than burst after a stall this long
 
 
@@ -111,6 +113,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self.sequence = secrets.randbits(16)
         self.timestamp = secrets.randbits(32)
         self.remote: tuple[str, int] | None = None
+        self.direction = "sendrecv"  # the far end's, from its SDP
         self.payload_type = 0
         self.dtmf_payload_type: int | None = None
         self.sending = False
@@ -124,7 +127,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._events: deque[tuple[TelephoneEvent, bool] | None] = deque()  # None: a pause
         self._event_timestamp = 0
         self._dtmf = DtmfReceiver()
-        self._buffer: dict[int, RtpPacket] = {}
+        self._buffer: dict[int, tuple[int, bytes]] = {}  # sequence -> (type, payload)
         self._next_seq: int | None = None
         self._pool: PortPool | None = None
 
@@ -148,6 +151,7 @@ class RtpSession(asyncio.DatagramProtocol):
 
     def set_remote(self, media: MediaParams) -> None:
         self.remote = (media.address, media.port) if media.port else None
+        self.direction = media.direction
         self.payload_type = media.payload_type
         self.dtmf_payload_type = media.dtmf_payload_type
 
@@ -202,44 +206,58 @@ class RtpSession(asyncio.DatagramProtocol):
 
     def _send(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
         assert self._transport is not None and self.remote is not None
-        packet = RtpPacket(
-            payload_type, self.sequence, timestamp, self.ssrc, payload, marker=marker or self._first
-        )
+        second = payload_type | (0x80 if marker or self._first else 0)
+        header = HEADER.pack(RTP_VERSION << 6, second, self.sequence, timestamp, self.ssrc)
         self._first = False
         self.sequence = (self.sequence + 1) & 0xFFFF
         self.packets_sent += 1
-        self._transport.sendto(packet.serialize(), self.remote)
+        self._transport.sendto(header + payload, self.remote)
 
     # -- receiving --------------------------------------------------------------------------
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        if is_rtcp(data):
+        if len(data) < HEADER.size or data[0] >> 6 != RTP_VERSION or is_rtcp(data):
             return
-        try:
-            packet = RtpPacket.parse(data)
-        except RtpParseError:
-            return
-        self.packets_received += 1
-        if self.dtmf_payload_type is not None and packet.payload_type == self.dtmf_payload_type:
+        if data[0] & 0x3F:  # CSRCs, an extension or padding: the full parser
             try:
-                digit = self._dtmf.feed(packet.timestamp, packet.payload)
+                packet = RtpPacket.parse(data)
+            except RtpParseError:
+                return
+            payload_type, sequence = packet.payload_type, packet.sequence
+            timestamp, payload = packet.timestamp, packet.payload
+        else:  # the usual packet: a plain 12-byte header
+            payload_type = data[1] & 0x7F
+            sequence, timestamp = SEQ_TS.unpack_from(data, 2)
+            payload = data[HEADER.size :]
+        self.packets_received += 1
+        if payload_type == self.dtmf_payload_type:
+            try:
+                digit = self._dtmf.feed(timestamp, payload)
             except ValueError:
                 return
             if digit is not None:
                 self.on_digit(digit)
             return
-        if packet.payload_type not in (0, 8):
-            return
-        self._reorder(packet)
+        if payload_type in (PCMU, PCMA):
+            self._reorder(sequence, payload_type, payload)
 
-    def _reorder(self, packet: RtpPacket) -> None:
-        """Hold a few packets so one that arrives out of order is played in order;
-        duplicates and packets later than what was already played are dropped."""
-        if self._next_seq is not None and _seq_before(packet.sequence, self._next_seq):
-            return
-        self._buffer[packet.sequence] = packet
-        while len(self._buffer) > REORDER_DEPTH:
-            self._play_next()
+    def _reorder(self, sequence: int, payload_type: int, payload: bytes) -> None:
+        """Play packets in sequence order. One that comes early waits (up to REORDER_DEPTH
+        packets) for the ones before it; duplicates and packets later than what was already
+        played are dropped; a gap longer than that is skipped (loss)."""
+        expected = self._next_seq
+        if expected is not None:
+            if sequence == expected and not self._buffer:  # in order: the usual case
+                self._play(sequence, payload_type, payload)
+                return
+            if _seq_before(sequence, expected):
+                return
+        self._buffer[sequence] = (payload_type, payload)
+        while self._buffer:
+            if self._next_seq in self._buffer or len(self._buffer) > REORDER_DEPTH:
+                self._play_next()
+            else:
+                break
 
     def _play_next(self) -> None:
         seq = self._next_seq
@@ -247,10 +265,13 @@ class RtpSession(asyncio.DatagramProtocol):
             # the start, or a gap (loss): jump to the oldest packet held
             ref = seq if seq is not None else (next(iter(self._buffer)) - 0x4000) & 0xFFFF
             seq = min(self._buffer, key=lambda s: (s - ref) & 0xFFFF)
-        packet = self._buffer.pop(seq)
-        self._next_seq = (seq + 1) & 0xFFFF
-        samples = g711.decode(packet.payload, alaw=packet.payload_type == PCMA)
-        self.on_audio(samples.astype("<i2").tobytes())
+        payload_type, payload = self._buffer.pop(seq)
+        self._play(seq, payload_type, payload)
+
+    def _play(self, sequence: int, payload_type: int, payload: bytes) -> None:
+        self._next_seq = (sequence + 1) & 0xFFFF
+        samples = g711.decode(payload, alaw=payload_type == PCMA)
+        self.on_audio(samples.astype("<i2", copy=False).tobytes())
 
     def flush(self) -> None:
         """Play out what the reorder buffer still holds."""

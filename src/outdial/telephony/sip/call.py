@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 MAX_AUTH_ATTEMPTS = 2  # challenges answered per call (one for a proxy, one for the far end)
 AUDIO_QUEUE = 250  # frames (5 s) of received audio kept for a slow reader; older ones drop
 RING_TIMEOUT_CAUSE = "canceled: ring timeout"
+NO_MEDIA_CAUSE = "no media from the callee"
+MEDIA_CHECK = 1.0  # seconds between checks that the callee's RTP still flows
 
 
 class State(enum.Enum):
@@ -95,6 +97,9 @@ class SipLeg(Leg):
         self._auth_names: dict[str, str] = {}  # realm -> header name
         self._auth_tries = 0
         self.digits_received: list[str] = []
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._media_count = 0
+        self._media_seen = 0.0
 
     # -- the Leg interface ------------------------------------------------------------------
 
@@ -186,6 +191,8 @@ class SipLeg(Leg):
         finally:
             if ring_timer is not None:
                 ring_timer.cancel()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             self._close_media()
             self.carrier.unregister(self.call_id)
             self._finish(ended)
@@ -292,6 +299,9 @@ class SipLeg(Leg):
             self._answered = True
             if self.rtp is not None:
                 self.rtp.sending = True
+                if self.rtp.remote is not None and self.rtp.direction in ("sendrecv", "sendonly"):
+                    self._media_seen = asyncio.get_running_loop().time()
+                    self._check_media()
             self._events.put_nowait(Answered(None))
             return None
         if status in (401, 407) and hangup_cause is None and self._answer_challenge(response):
@@ -425,6 +435,20 @@ class SipLeg(Leg):
             self.rtp.set_remote(media)
             self.carrier.clock.add(self.rtp)
         return True
+
+    def _check_media(self) -> None:
+        """Hang up an answered call whose callee sent no RTP for the carrier's media
+        timeout: a far end that died (or forgot the call) must not hold the line forever."""
+        if self._ended or self.state is not State.CONFIRMED or self.rtp is None:
+            return
+        loop = asyncio.get_running_loop()
+        if self.rtp.packets_received != self._media_count:
+            self._media_count = self.rtp.packets_received
+            self._media_seen = loop.time()
+        elif loop.time() - self._media_seen >= self.carrier.media_timeout:
+            self._inbox.put_nowait(("hangup", NO_MEDIA_CAUSE))
+            return
+        self._watchdog = loop.call_later(MEDIA_CHECK, self._check_media)
 
     def _on_audio(self, samples: bytes) -> None:
         self._put_audio(AudioFrame(samples, early=not self._answered))

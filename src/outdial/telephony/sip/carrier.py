@@ -36,13 +36,21 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "outdial"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+MEDIA_TIMEOUT = 30.0  # seconds without RTP from the callee before an answered call is hung up
 ENDED_MEMORY = 32.0  # seconds we still answer 200 to a retransmitted BYE of an ended call
 
 
 class SipCarrier(Carrier):
-    def __init__(self, config: SipTrunkConfig, *, timers: Timers | None = None) -> None:
+    def __init__(
+        self,
+        config: SipTrunkConfig,
+        *,
+        timers: Timers | None = None,
+        media_timeout: float = MEDIA_TIMEOUT,
+    ) -> None:
         self.config = config
         self.timers = timers or Timers()
+        self.media_timeout = media_timeout
         self.ports = PortPool(*config.rtp_ports)
         self.clock = RtpClock()
         self.reliable = config.transport == "tcp"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from typing import Protocol, cast
 
@@ -20,6 +21,7 @@ from outdial.telephony.sip.message import Message
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
+SOCKET_BUFFER = 4 * 1024 * 1024  # bytes asked for the SIP socket's receive and send buffers
 
 
 class Transport(Protocol):
@@ -53,6 +55,13 @@ class UdpTransport(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
         self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A burst of calls brings a burst of responses: a small buffer drops them, and
+            # the INVITEs are retransmitted needlessly. The kernel caps this at rmem_max.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
         sockname = transport.get_extra_info("sockname")
         self.local = (sockname[0], sockname[1])
         return self.local
