@@ -23,8 +23,10 @@ from sip_support import (
 
 from outdial.calls import CalleeType
 from outdial.telephony.carrier import Answered, Ended, Ringing
+from outdial.telephony.sip import message
 from outdial.telephony.sip.carrier import SipCarrier
 from outdial.telephony.sip.config import SipTrunkConfig
+from outdial.telephony.sip.message import Request
 
 SIT = [(913.8, 0.274), (1370.6, 0.274), (1776.7, 0.380)]  # the three SIT tones (ANSI T1.209)
 DTMF_PCAP = Path("/usr/share/sip-tester/dtmf_2833_9.pcap")
@@ -319,14 +321,18 @@ def test_unresolvable_trunk_is_linefailure() -> None:
     assert ended.cause.startswith("cannot reach the trunk")
 
 
-def test_options_ping(sipp: Callable[..., Sipp], udp_peer: Callable[..., int]) -> None:
-    port = udp_peer(lambda data: None)
+def test_options_ping(udp_peer: Callable[..., int]) -> None:
+    def answer(data: bytes) -> bytes | None:
+        request = message.parse(data)
+        assert isinstance(request, Request) and request.method == "OPTIONS"
+        return message.response_to(request, 200, "OK", to_tag="x").serialize()
 
-    async def ping() -> int | None:
+    async def ping(port: int) -> int | None:
         carrier = _carrier(trunk_config(port))
         try:
             return await carrier.options()
         finally:
             await carrier.close()
 
-    assert asyncio.run(ping()) is None
+    assert asyncio.run(ping(udp_peer(answer))) == 200
+    assert asyncio.run(ping(udp_peer(lambda data: None))) is None
