@@ -101,6 +101,7 @@ class CallRecord:
     frames: list[AudioFrame] = field(default_factory=list)
     digits: list[str] = field(default_factory=list)
     rtp_sent: int = 0
+    transactions_left: int = 0
 
     @property
     def ended(self) -> Ended:

@@ -37,9 +37,13 @@ def _carrier(config: SipTrunkConfig, media_timeout: float = 30.0) -> SipCarrier:
 
 
 async def _call(config: SipTrunkConfig, **options: object) -> tuple[object, SipCarrier]:
+    """Place one call; afterwards, once Timer D/K have run out, count the transactions the
+    carrier still holds (``record.transactions_left``: a leak if not 0)."""
     carrier = _carrier(config, **options.pop("carrier", {}))  # type: ignore[arg-type]
     try:
         record = await place_call(carrier, request(**options.pop("dial", {})), **options)  # type: ignore[arg-type]
+        await asyncio.sleep(max(TEST_TIMERS.d, TEST_TIMERS.t4) + 0.1)
+        record.transactions_left = len(carrier._transactions)
     finally:
         await carrier.close()
     return record, carrier
@@ -63,6 +67,7 @@ def test_answered_call_streams_audio_both_ways_and_callee_hangs_up(
     assert record.rtp_sent > 20  # we sent RTP too
     assert peer.wait() == 0, peer.output()
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
@@ -73,6 +78,7 @@ def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     assert record.ended == Ended(None, "hung up by the test", local=True)
     assert peer.wait() == 0, peer.output()
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 def test_answered_call_without_media_is_hung_up(sipp: Callable[..., Sipp]) -> None:
@@ -82,6 +88,7 @@ def test_answered_call_without_media_is_hung_up(sipp: Callable[..., Sipp]) -> No
     assert record.ended == Ended(None, "no media from the callee", local=True)
     assert peer.wait() == 0, peer.output()  # it got our BYE
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 @pytest.mark.parametrize(
@@ -105,6 +112,7 @@ def test_rejections_map_to_callee_types(
     assert peer.wait() == 0, peer.output()
     assert peer.messages().count("\nACK sip:") == 1  # hop-by-hop ACK of the final
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 def test_ring_timeout_cancels_and_is_noanswer(sipp: Callable[..., Sipp]) -> None:
@@ -115,6 +123,7 @@ def test_ring_timeout_cancels_and_is_noanswer(sipp: Callable[..., Sipp]) -> None
         Ended(CalleeType.NOANSWER, "canceled: ring timeout", 487, local=True),
     ]
     assert peer.wait() == 0, peer.output()
+    assert record.transactions_left == 0
 
 
 def test_hangup_while_ringing_cancels(sipp: Callable[..., Sipp]) -> None:
@@ -166,6 +175,7 @@ def test_early_media_then_404(sipp: Callable[..., Sipp], tmp_path: Path) -> None
     assert record.audio(early=False).size == 0
     assert peer.wait() == 0, peer.output()
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 def test_record_route_is_followed_by_ack_and_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
@@ -212,6 +222,7 @@ def test_through_kamailio_answering_its_407(
     assert record.ended == Ended(None, "hung up by the test", local=True)
     assert peer.wait() == 0, peer.output()  # our ACK and BYE reached sipp through the proxy
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 def test_kamailio_refuses_a_wrong_password(
@@ -298,6 +309,7 @@ def test_silent_peer_is_linefailure_and_frees_the_port(udp_peer: Callable[..., i
     assert len(received) > 3  # Timer A retransmitted the INVITE
     assert len({r for r in received}) == 1  # ... unchanged
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 def test_garbage_is_ignored_and_the_call_still_ends(udp_peer: Callable[..., int]) -> None:
@@ -306,6 +318,7 @@ def test_garbage_is_ignored_and_the_call_still_ends(udp_peer: Callable[..., int]
     assert record.events == [Ended(CalleeType.LINEFAILURE, "no response from the trunk")]
     assert carrier.transport.garbage > 0
     assert carrier.ports.in_use == 0
+    assert record.transactions_left == 0
 
 
 def test_unresolvable_trunk_is_linefailure() -> None:

@@ -193,6 +193,8 @@ class SipLeg(Leg):
                 ring_timer.cancel()
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            if self._invite_tx is not None:
+                self._invite_tx.abandon()
             self._close_media()
             self.carrier.unregister(self.call_id)
             self._finish(ended)

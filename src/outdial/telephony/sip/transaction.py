@@ -144,6 +144,12 @@ class ClientTransaction:
         if self.state in (State.CALLING, State.PROCEEDING):
             self._finish(error)
 
+    def abandon(self) -> None:
+        """The call is over: stop waiting for a final response that may never come (an
+        INVITE that got a provisional has no timer of its own, RFC 3261 §17.1.1.2)."""
+        if self.state in (State.CALLING, State.PROCEEDING) and self._task is not None:
+            self._task.cancel()
+
     async def close(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
