@@ -115,6 +115,19 @@ def test_rejections_map_to_callee_types(
     assert record.transactions_left == 0
 
 
+def test_caller_id_in_from_and_p_asserted_identity(sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("caller_id.xml", caller="8009957586")
+    record, _ = run(_call(trunk_config(peer.port), dial={"caller_id": "8009957586"}))
+    assert record.ended.sip_code == 486
+    assert peer.wait() == 0, peer.output()  # sipp found the caller ID in both headers
+
+
+def test_a_wrong_caller_id_fails_the_check(sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("caller_id.xml", caller="8009957586")
+    run(_call(trunk_config(peer.port), dial={"caller_id": "6175550000"}))
+    assert peer.wait() != 0  # the check above can fail
+
+
 def test_ring_timeout_cancels_and_is_noanswer(sipp: Callable[..., Sipp]) -> None:
     peer = sipp("ring_until_cancel.xml")
     record, _ = run(_call(trunk_config(peer.port), dial={"ring_timeout": 0.5}))
