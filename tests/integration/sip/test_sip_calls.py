@@ -334,6 +334,34 @@ def test_garbage_is_ignored_and_the_call_still_ends(udp_peer: Callable[..., int]
     assert record.transactions_left == 0
 
 
+def test_tcp_peer_sending_garbage_drops_the_connection_and_the_call() -> None:
+    async def main() -> tuple[object, SipCarrier]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(100)  # the INVITE arrives
+            writer.write(b"HELLO\r\n\r\n")
+            await writer.drain()
+            await reader.read()  # until the carrier hangs up on us
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            return await _call(trunk_config(port, transport="tcp"))
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    record, carrier = asyncio.run(main())
+    ended = record.ended  # type: ignore[attr-defined]
+    assert ended.callee_type is CalleeType.LINEFAILURE
+    assert ended.cause == (
+        "no response from the trunk (transport error: unparseable SIP on the TCP connection: "
+        "bad start line 'HELLO')"
+    )
+    assert carrier.transport.garbage == 1
+    assert carrier.ports.in_use == 0
+
+
 def test_unresolvable_trunk_is_linefailure() -> None:
     config = trunk_config(5060)
     from dataclasses import replace

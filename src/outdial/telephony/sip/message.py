@@ -241,27 +241,31 @@ def parse(data: bytes) -> Message:
     rest = data[end + 4 :]
     lines = head.split(CRLF)
     start = lines[0]
+    status: tuple[int, str] | None = None
+    if start.startswith(SIP_VERSION + " "):
+        code, _, reason = start[len(SIP_VERSION) + 1 :].partition(" ")
+        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+            raise SipParseError(f"bad status code {code!r}")
+        status = (int(code), reason)
+    else:
+        parts = start.split(" ")
+        if len(parts) != 3:
+            raise SipParseError(f"bad start line {start[:80]!r}")
+        method, uri, version = parts
+        if version != SIP_VERSION:
+            raise SipParseError(f"unsupported version {version[:20]!r} (only SIP/2.0)")
+        if not method or not set(method) <= TOKEN_CHARS:
+            raise SipParseError(f"bad method {method[:20]!r}")
+        if not uri or ":" not in uri:
+            raise SipParseError(f"bad Request-URI {uri[:80]!r}")
     headers = Headers(_header_lines(lines[1:]))
     for name in MANDATORY:
         if headers.get(name) is None:
             raise SipParseError(f"missing header: {name}")
     _, cseq_method = parse_cseq(headers.get("CSeq") or "")
     body = _body(headers, rest)
-    if start.startswith(SIP_VERSION + " "):
-        code, _, reason = start[len(SIP_VERSION) + 1 :].partition(" ")
-        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
-            raise SipParseError(f"bad status code {code!r}")
-        return Response(headers, body, int(code), reason)
-    parts = start.split(" ")
-    if len(parts) != 3:
-        raise SipParseError(f"bad start line {start[:80]!r}")
-    method, uri, version = parts
-    if version != SIP_VERSION:
-        raise SipParseError(f"unsupported version {version[:20]!r} (only SIP/2.0)")
-    if not method or not set(method) <= TOKEN_CHARS:
-        raise SipParseError(f"bad method {method[:20]!r}")
-    if not uri or ":" not in uri:
-        raise SipParseError(f"bad Request-URI {uri[:80]!r}")
+    if status is not None:
+        return Response(headers, body, *status)
     if cseq_method != method:
         raise SipParseError(f"CSeq method {cseq_method!r} does not match {method!r}")
     return Request(headers, body, method, uri)
