@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sip_support import (
@@ -279,12 +280,13 @@ def test_tcp_trunk_that_refuses_the_connection_is_linefailure() -> None:
 
 
 @pytest.fixture
-def udp_peer() -> Iterator[Callable[[Callable[[bytes], bytes | None]], int]]:
-    """A UDP server on 127.0.0.1 answering each datagram with ``reply(data)`` (or nothing)."""
+def udp_peer() -> Iterator[Callable[[Callable[[bytes], Any]], int]]:
+    """A UDP server on 127.0.0.1 answering each datagram with ``reply(data)``: bytes, a list
+    of datagrams, or None."""
     sockets: list[socket.socket] = []
     threads: list[threading.Thread] = []
 
-    def start(reply: Callable[[bytes], bytes | None]) -> int:
+    def start(reply: Callable[[bytes], Any]) -> int:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
         sock.settimeout(0.1)
@@ -299,8 +301,8 @@ def udp_peer() -> Iterator[Callable[[Callable[[bytes], bytes | None]], int]]:
                 except OSError:
                     return
                 answer = reply(data)
-                if answer is not None:
-                    sock.sendto(answer, addr)
+                for datagram in [answer] if isinstance(answer, bytes) else answer or []:
+                    sock.sendto(datagram, addr)
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
@@ -360,6 +362,40 @@ def test_tcp_peer_sending_garbage_drops_the_connection_and_the_call() -> None:
     )
     assert carrier.transport.garbage == 1
     assert carrier.ports.in_use == 0
+
+
+def test_a_second_forked_answer_is_acked_and_ended(udp_peer: Callable[..., int]) -> None:
+    received: list[Request] = []
+    port_box: list[int] = []
+    sdp = (
+        b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        b"m=audio 9 RTP/AVP 0\r\n"
+    )
+
+    def peer(data: bytes) -> Any:
+        request = message.parse(data)
+        assert isinstance(request, Request)
+        received.append(request)
+        if request.method == "INVITE":
+            answers = []
+            for tag in ("fork-a", "fork-b"):
+                ok = message.response_to(request, 200, "OK", to_tag=tag)
+                ok.headers.add("Contact", f"<sip:callee@127.0.0.1:{port_box[0]}>")
+                ok.headers.add("Content-Type", "application/sdp")
+                ok.body = sdp
+                ok.headers.set("Content-Length", str(len(sdp)))
+                answers.append(ok.serialize())
+            return answers
+        if request.method == "BYE":
+            return message.response_to(request, 200, "OK").serialize()
+        return None
+
+    port_box.append(udp_peer(peer))
+    record, _ = run(_call(trunk_config(port_box[0]), hangup_after=0.3))
+    assert _types(record) == ["Answered", "Ended"]
+    assert record.ended == Ended(None, "hung up by the test", local=True)
+    seen = {(r.method, r.to.tag) for r in received if r.method in ("ACK", "BYE")}
+    assert seen == {("ACK", "fork-a"), ("ACK", "fork-b"), ("BYE", "fork-a"), ("BYE", "fork-b")}
 
 
 def test_unresolvable_trunk_is_linefailure() -> None:

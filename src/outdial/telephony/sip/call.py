@@ -166,8 +166,19 @@ class SipLeg(Leg):
         return message.response_to(request, 501, "Not Implemented")
 
     def retransmitted_2xx(self, response: Response) -> None:
-        if self._ack is not None and self.dialog is not None:
+        """A 2xx after the first: ours again (ACK it again), or another fork's answer,
+        which RFC 3261 §13.2.2.4 says to ACK and then end with a BYE."""
+        if self._ack is None or self.dialog is None or self.invite is None:
+            return
+        if response.to.tag == self.dialog.remote_tag:
             self._send_in_dialog(self._ack)
+            return
+        fork = Dialog.from_response(self.invite, response)
+        hop = self._hop(fork)
+        self.carrier.send(fork.ack(self.carrier.via(), self.invite), hop)
+        bye = fork.request("BYE", self.carrier.via())
+        self.carrier.start_transaction(bye, hop, lambda tx, event: None)
+        log.info("call %s: ended an extra dialog (fork %s)", self.call_id, fork.remote_tag)
 
     def _on_tx(self, tx: ClientTransaction, event: TransactionEvent) -> None:
         self._inbox.put_nowait(("tx", tx, event))
@@ -413,10 +424,13 @@ class SipLeg(Leg):
         self.carrier.send(request, self._next_hop())
 
     def _next_hop(self) -> tuple[str, int]:
+        assert self.dialog is not None
+        return self._hop(self.dialog)
+
+    def _hop(self, dialog: Dialog) -> tuple[str, int]:
         """The route set's first hop or the remote target, as an address; the trunk when
         that is a name we have not resolved (in-dialog requests must not wait for DNS)."""
-        assert self.dialog is not None
-        host, port = self.dialog.next_hop().host_port
+        host, port = dialog.next_hop().host_port
         try:
             return (str(ipaddress.ip_address(host)), port)
         except ValueError:

@@ -27,6 +27,7 @@ from outdial.telephony.sip.message import Message, Request, Response
 from outdial.telephony.sip.transaction import (
     MAX_FORWARDS,
     ClientTransaction,
+    State,
     Timers,
     TransactionEvent,
 )
@@ -211,11 +212,12 @@ class SipCarrier(Carrier):
         branch = response.top_via.branch or ""
         _, method = response.cseq
         tx = self._transactions.get((branch, method))
-        if tx is not None:
+        late_2xx = method == "INVITE" and 200 <= response.status < 300
+        if tx is not None and not (late_2xx and tx.state is State.TERMINATED):
             tx.receive(response)
             return
         handle = self._calls.get(response.call_id)
-        if handle is not None and method == "INVITE" and 200 <= response.status < 300:
+        if handle is not None and late_2xx:
             handle.retransmitted_2xx(response)  # RFC 3261 §13.2.2.4: ACK it again
 
     def _on_request(self, request: Request, source: Address) -> None:
