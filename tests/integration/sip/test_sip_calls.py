@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sip_support import (
     TEST_TIMERS,
@@ -23,6 +24,7 @@ from sip_support import (
 )
 
 from outdial.calls import CalleeType
+from outdial.telephony import g711
 from outdial.telephony.carrier import Answered, Ended, Ringing
 from outdial.telephony.sip import message
 from outdial.telephony.sip.carrier import SipCarrier
@@ -69,6 +71,42 @@ def test_answered_call_streams_audio_both_ways_and_callee_hangs_up(
     assert peer.wait() == 0, peer.output()
     assert carrier.ports.in_use == 0
     assert record.transactions_left == 0
+
+
+def _sound(kind: str) -> np.ndarray:
+    """Test audio for each kind of callee detection will meet (synthetic, deterministic)."""
+    rng = np.random.default_rng(5)
+    t = np.arange(8000) / 8000
+    if kind == "person":  # syllable-like bursts of shaped noise
+        envelope = (np.sin(2 * np.pi * 3 * t) > 0).astype(float)
+        signal = rng.normal(0, 3000, t.size) * envelope
+    elif kind == "voicemail_beep":  # a greeting, then the 1 kHz beep
+        signal = np.concatenate(
+            [rng.normal(0, 3000, 6000), 8000 * np.sin(2 * np.pi * 1000 * t[:2000])]
+        )
+    elif kind == "fax":  # CNG: 1100 Hz for 0.5 s
+        signal = 8000 * np.sin(2 * np.pi * 1100 * t) * (t < 0.5)
+    else:  # SIT
+        signal = np.concatenate([8000 * np.sin(2 * np.pi * f * t[: int(8000 * d)]) for f, d in SIT])
+    return np.clip(signal, -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("kind", ["person", "voicemail_beep", "fax", "sit"])
+def test_answered_audio_arrives_sample_for_sample(
+    sipp: Callable[..., Sipp], tmp_path: Path, kind: str
+) -> None:
+    encoded = g711.encode(_sound(kind))
+    path = tmp_path / f"{kind}.ul"
+    path.write_bytes(encoded)
+    peer = sipp("answer_callee_bye.xml", audio=path, talk_ms=1400)
+    record, _ = run(_call(trunk_config(peer.port)))
+    assert record.ended == Ended(None, "callee hung up")
+    sent = g711.decode(encoded)
+    heard = record.audio(early=False)
+    # µ-law end to end is lossless: what sipp streamed is in what we heard, in order
+    starts = [i for i in range(0, len(heard) - len(sent) + 1, 160) if heard[i] == sent[0]]
+    assert any(np.array_equal(heard[i : i + len(sent)], sent) for i in starts), kind
+    assert peer.wait() == 0, peer.output()
 
 
 def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
