@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dispatch.py --calls 20000
 	$(BIN)/python benchmarks/concurrency.py --calls 5000
 	$(BIN)/python benchmarks/detect.py
+	$(BIN)/python benchmarks/sip.py --calls 1000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

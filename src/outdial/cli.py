@@ -26,6 +26,7 @@ from outdial.errors import InvalidField, NotFound, OutdialError
 from outdial.store import db
 from outdial.store.store import Store
 from outdial.telephony.simulated import load_sim_config
+from outdial.telephony.sip.config import parse_sip_config
 from outdial.telephony.trunk import DEFAULT_TRUNK_CPS, DEFAULT_TRUNK_LINES, TrunkKind
 
 DEMO_EMAIL = "demo@outdial.local"
@@ -208,11 +209,28 @@ def cmd_deployment_create(args: argparse.Namespace) -> int:
 
 def cmd_trunk_create(args: argparse.Namespace) -> int:
     kind = TrunkKind(args.kind)
+    sip_flags = ("uri", "transport", "username", "password", "from_domain", "local_host")
     if kind is TrunkKind.SIMULATED:
+        given = [f for f in sip_flags if getattr(args, f) is not None]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise InvalidField(given[0], f"{flag} is for sip trunks, not simulated ones")
         config_text = Path(args.sim_config).read_text() if args.sim_config else "{}"
         load_sim_config(config_text)  # refuse a bad file now, not at dial time
     else:
-        raise OutdialError("sip trunks are not available yet; use --kind simulated")
+        if args.sim_config:
+            raise InvalidField("sim_config", "--sim-config is for simulated trunks")
+        settings: dict[str, object] = {
+            f: getattr(args, f) for f in sip_flags if getattr(args, f) is not None
+        }
+        if args.local_port is not None:
+            settings["local_port"] = args.local_port
+        if args.rtp_ports is not None:
+            low, _, high = args.rtp_ports.partition("-")
+            if not (low.isdigit() and high.isdigit()):
+                raise InvalidField("rtp_ports", f"{args.rtp_ports!r} is not LOW-HIGH")
+            settings["rtp_ports"] = [int(low), int(high)]
+        config_text = parse_sip_config(settings).to_json()
     store = _open_store(args)
     try:
         trunk = store.create_trunk(
@@ -518,6 +536,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p.add_argument("--lines", type=_positive_int, default=DEFAULT_TRUNK_LINES, help="calls at once")
     p.add_argument("--cps", type=_positive_float, default=DEFAULT_TRUNK_CPS, help="calls/s")
     p.add_argument("--sim-config", help="JSON file of simulation rules (simulated trunks)")
+    p.add_argument("--uri", help="sip trunks: where calls go, sip:HOST[:PORT]")
+    p.add_argument("--transport", help="sip trunks: udp (the default) or tcp")
+    p.add_argument("--username", help="sip trunks: digest authentication user")
+    p.add_argument("--password", help="sip trunks: digest authentication password")
+    p.add_argument("--from-domain", help="sip trunks: host part of From (default: the trunk's)")
+    p.add_argument("--local-host", help="sip trunks: local address for SIP and RTP")
+    p.add_argument("--local-port", type=int, help="sip trunks: local SIP port (default: any)")
+    p.add_argument("--rtp-ports", help="sip trunks: RTP port range LOW-HIGH (default 20000-30000)")
 
     app = commands.add_parser("app", help="manage applications").add_subparsers(
         dest="action", required=True, parser_class=_Parser

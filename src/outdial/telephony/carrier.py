@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from outdial.calls import CalleeType
 
@@ -53,6 +54,19 @@ class Ended:
 LegEvent = Ringing | Answered | Ended
 
 
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """20 ms of the callee's audio: 160 signed 16-bit little-endian samples at 8 kHz."""
+
+    samples: bytes
+    early: bool  # heard before answer (early media, e.g. a SIT before a 404)
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield  # an async generator that yields nothing
+
+
 class Leg(abc.ABC):
     """One outgoing call attempt."""
 
@@ -70,6 +84,18 @@ class Leg(abc.ABC):
     @abc.abstractmethod
     async def send_dtmf(self, digits: str) -> None:
         """Send DTMF digits (RFC 4733 on SIP) on an answered call."""
+
+    def audio(self) -> AsyncIterator[AudioFrame]:
+        """The callee's audio as it arrives, early media included; ends with the leg.
+        Carriers without audio yield nothing."""
+        return _nothing()
+
+    def digits(self) -> AsyncIterator[str]:
+        """DTMF digits the callee presses (RFC 4733 on SIP); ends with the leg."""
+        return _nothing()
+
+    def play(self, samples: bytes) -> None:  # noqa: B027 - carriers without audio ignore it
+        """Queue audio for the callee: 16-bit little-endian PCM at 8 kHz."""
 
 
 class Carrier(abc.ABC):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from outdial.telephony.carrier import Carrier
 from outdial.telephony.simulated import SimulatedCarrier, load_sim_config
+from outdial.telephony.sip.carrier import SipCarrier
+from outdial.telephony.sip.config import load_sip_config
 
 DEFAULT_TRUNK_LINES = 30  # calls a trunk carries at once
 DEFAULT_TRUNK_CPS = 10.0  # calls a trunk starts per second
@@ -31,4 +33,4 @@ def build_carrier(trunk: Trunk) -> Carrier:
     """The carrier that places this trunk's calls."""
     if trunk.kind is TrunkKind.SIMULATED:
         return SimulatedCarrier(load_sim_config(trunk.config))
-    raise NotImplementedError(f"trunk {trunk.name!r}: {trunk.kind.value} trunks are not built yet")
+    return SipCarrier(load_sip_config(trunk.config))

@@ -1,0 +1,297 @@
+"""One RTP audio stream over UDP: paced sending, a small reorder buffer, RFC 4733 both ways.
+
+Every session of a carrier is driven by one ``RtpClock`` that ticks every 20 ms (one task
+for hundreds of calls, not one each). On each tick a session sends one packet: a pending
+DTMF event, else queued audio, else silence, so the far end (and NATs) see a steady stream
+with timestamps advancing 160 samples a packet (RFC 3550 §5.1, RFC 3551 §4.5.14).
+Ports come from a ``PortPool`` and go back to it when the session closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import struct
+from collections import deque
+from collections.abc import Callable
+from typing import cast
+
+import numpy as np
+
+from outdial.telephony import g711
+from outdial.telephony.rtp.dtmf import PAUSE_FRAMES, DtmfReceiver, TelephoneEvent, digit_payloads
+from outdial.telephony.rtp.packet import HEADER, RTP_VERSION, RtpPacket, RtpParseError, is_rtcp
+from outdial.telephony.sip.sdp import PCMA, PCMU, MediaParams
+
+log = logging.getLogger(__name__)
+
+FRAME = 0.020  # seconds of audio per packet
+SAMPLES = 160  # per 20 ms frame at 8 kHz
+REORDER_DEPTH = 3  # packets held to put reordered ones back in order (60 ms)
+SEQ_TS = struct.Struct("!HI")  # an RTP header's sequence number and timestamp, at offset 2
+MAX_LAG_FRAMES = 5  # the clock skips ahead rather than burst after a stall this long
+
+
+class NoFreePort(Exception):
+    """Every RTP port of the configured range is in use."""
+
+
+class PortPool:
+    """Even UDP ports in [low, high) handed out for RTP (the odd one above is RTCP's)."""
+
+    def __init__(self, low: int, high: int) -> None:
+        first = low + (low % 2)
+        self._free: deque[int] = deque(range(first, high, 2))
+        self._used: set[int] = set()
+
+    def acquire(self) -> int:
+        if not self._free:
+            raise NoFreePort(f"all {len(self._used)} RTP ports are in use")
+        port = self._free.popleft()
+        self._used.add(port)
+        return port
+
+    def release(self, port: int) -> None:
+        if port in self._used:
+            self._used.remove(port)
+            self._free.append(port)
+
+    @property
+    def in_use(self) -> int:
+        return len(self._used)
+
+
+class RtpClock:
+    """Ticks every registered session once per 20 ms from one task."""
+
+    def __init__(self) -> None:
+        self._sessions: set[RtpSession] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, session: RtpSession) -> None:
+        self._sessions.add(session)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="rtp-clock")
+
+    def discard(self, session: RtpSession) -> None:
+        self._sessions.discard(session)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while self._sessions:
+            due += FRAME
+            delay = due - loop.time()
+            if delay < -MAX_LAG_FRAMES * FRAME:
+                due = loop.time()  # we stalled: skip ahead instead of bursting
+            await asyncio.sleep(max(0.0, delay))
+            for session in list(self._sessions):
+                session.tick()
+
+    async def close(self) -> None:
+        self._sessions.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class RtpSession(asyncio.DatagramProtocol):
+    """Audio to and from one remote RTP address; received audio is decoded to 16-bit PCM."""
+
+    def __init__(
+        self,
+        *,
+        on_audio: Callable[[bytes], None],
+        on_digit: Callable[[str], None],
+    ) -> None:
+        self.on_audio = on_audio
+        self.on_digit = on_digit
+        self.ssrc = secrets.randbits(32)
+        self.sequence = secrets.randbits(16)
+        self.timestamp = secrets.randbits(32)
+        self.remote: tuple[str, int] | None = None
+        self.direction = "sendrecv"  # the far end's, from its SDP
+        self.payload_type = 0
+        self.dtmf_payload_type: int | None = None
+        self.sending = False
+        self.port = 0
+        self.packets_sent = 0
+        self.packets_received = 0
+        self.digits_sent = 0
+        self._transport: asyncio.DatagramTransport | None = None
+        self._first = True
+        self._outgoing: deque[bytes] = deque()  # encoded 160-byte frames
+        self._events: deque[tuple[TelephoneEvent, bool] | None] = deque()  # None: a pause
+        self._event_timestamp = 0
+        self._dtmf = DtmfReceiver()
+        self._buffer: dict[int, tuple[int, bytes]] = {}  # sequence -> (type, payload)
+        self._next_seq: int | None = None
+        self._pool: PortPool | None = None
+
+    async def open(self, host: str, pool: PortPool, attempts: int = 20) -> int:
+        """Bind a port from ``pool``; ports another program holds are skipped."""
+        loop = asyncio.get_running_loop()
+        for _ in range(attempts):
+            port = pool.acquire()
+            try:
+                await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
+            except OSError:
+                pool.release(port)
+                continue
+            self.port = port
+            self._pool = pool
+            return port
+        raise NoFreePort(f"no free RTP port after {attempts} tries")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def set_remote(self, media: MediaParams) -> None:
+        self.remote = (media.address, media.port) if media.port else None
+        self.direction = media.direction
+        self.payload_type = media.payload_type
+        self.dtmf_payload_type = media.dtmf_payload_type
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def play(self, samples: bytes) -> None:
+        """Queue 16-bit little-endian PCM at 8 kHz; it goes out in 20 ms packets."""
+        pcm = np.frombuffer(samples, dtype="<i2").astype(np.int16)
+        encoded = g711.encode(pcm, alaw=self.payload_type == PCMA)
+        for start in range(0, len(encoded), SAMPLES):
+            frame = encoded[start : start + SAMPLES]
+            silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
+            self._outgoing.append(frame.ljust(SAMPLES, bytes([silence])))
+
+    def send_digits(self, digits: str) -> None:
+        """Queue RFC 4733 events; raises ValueError for a character that is not DTMF."""
+        queued: list[tuple[TelephoneEvent, bool] | None] = []
+        for digit in digits:
+            payloads = digit_payloads(digit)
+            queued += [(event, index == 0) for index, event in enumerate(payloads)]
+            queued += [None] * PAUSE_FRAMES
+        self._events.extend(queued)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued to send."""
+        return not self._events and not self._outgoing
+
+    def tick(self) -> None:
+        """Send this 20 ms frame's packet."""
+        if not self.sending or self.remote is None or self._transport is None:
+            return
+        self.timestamp = (self.timestamp + SAMPLES) & 0xFFFFFFFF
+        if self._events and self.dtmf_payload_type is not None:
+            item = self._events.popleft()
+            if item is not None:
+                event, first = item
+                if first:
+                    self._event_timestamp = self.timestamp
+                self._send(self.dtmf_payload_type, event.serialize(), self._event_timestamp, first)
+                if event.end and (not self._events or self._events[0] is None):
+                    self.digits_sent += 1
+                return
+        elif self._events:
+            self._events.clear()  # the far end takes no telephone-event: nothing to send
+        if self._outgoing:
+            payload = self._outgoing.popleft()
+        else:
+            silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
+            payload = bytes([silence]) * SAMPLES
+        self._send(self.payload_type, payload, self.timestamp, False)
+
+    def _send(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
+        assert self._transport is not None and self.remote is not None
+        second = payload_type | (0x80 if marker or self._first else 0)
+        header = HEADER.pack(RTP_VERSION << 6, second, self.sequence, timestamp, self.ssrc)
+        self._first = False
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.packets_sent += 1
+        self._transport.sendto(header + payload, self.remote)
+
+    # -- receiving --------------------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        if len(data) < HEADER.size or data[0] >> 6 != RTP_VERSION or is_rtcp(data):
+            return
+        if data[0] & 0x3F:  # CSRCs, an extension or padding: the full parser
+            try:
+                packet = RtpPacket.parse(data)
+            except RtpParseError:
+                return
+            payload_type, sequence = packet.payload_type, packet.sequence
+            timestamp, payload = packet.timestamp, packet.payload
+        else:  # the usual packet: a plain 12-byte header
+            payload_type = data[1] & 0x7F
+            sequence, timestamp = SEQ_TS.unpack_from(data, 2)
+            payload = data[HEADER.size :]
+        self.packets_received += 1
+        if payload_type == self.dtmf_payload_type:
+            try:
+                digit = self._dtmf.feed(timestamp, payload)
+            except ValueError:
+                return
+            if digit is not None:
+                self.on_digit(digit)
+            return
+        if payload_type in (PCMU, PCMA):
+            self._reorder(sequence, payload_type, payload)
+
+    def _reorder(self, sequence: int, payload_type: int, payload: bytes) -> None:
+        """Play packets in sequence order. One that comes early waits (up to REORDER_DEPTH
+        packets) for the ones before it; duplicates and packets later than what was already
+        played are dropped; a gap longer than that is skipped (loss)."""
+        expected = self._next_seq
+        if expected is not None:
+            if sequence == expected and not self._buffer:  # in order: the usual case
+                self._play(sequence, payload_type, payload)
+                return
+            if _seq_before(sequence, expected):
+                return
+        self._buffer[sequence] = (payload_type, payload)
+        while self._buffer:
+            if self._next_seq in self._buffer or len(self._buffer) > REORDER_DEPTH:
+                self._play_next()
+            else:
+                break
+
+    def _play_next(self) -> None:
+        seq = self._next_seq
+        if seq is None or seq not in self._buffer:
+            # the start, or a gap (loss): jump to the oldest packet held
+            ref = seq if seq is not None else (next(iter(self._buffer)) - 0x4000) & 0xFFFF
+            seq = min(self._buffer, key=lambda s: (s - ref) & 0xFFFF)
+        payload_type, payload = self._buffer.pop(seq)
+        self._play(seq, payload_type, payload)
+
+    def _play(self, sequence: int, payload_type: int, payload: bytes) -> None:
+        self._next_seq = (sequence + 1) & 0xFFFF
+        samples = g711.decode(payload, alaw=payload_type == PCMA)
+        self.on_audio(samples.astype("<i2", copy=False).tobytes())
+
+    def flush(self) -> None:
+        """Play out what the reorder buffer still holds."""
+        while self._buffer:
+            self._play_next()
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("RTP error on port %s: %s", self.port, exc)
+
+    def close(self) -> None:
+        """Close the socket and give the port back; harmless twice."""
+        self.sending = False
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if self._pool is not None:
+            self._pool.release(self.port)
+            self._pool = None
+
+
+def _seq_before(a: int, b: int) -> bool:
+    """a comes before b in 16-bit sequence space (RFC 3550 wraps at 65536)."""
+    return a != b and ((b - a) & 0xFFFF) < 0x8000

@@ -1,0 +1,82 @@
+"""A deployment on a SIP trunk: the real dialer places queued calls through sipp."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sip_support import Sipp, tone_file, trunk_config
+
+from outdial.calls import CalleeType, CallStatus
+from outdial.dispatch.dialer import Dialer, DialerSettings
+from outdial.options import Schedule
+from outdial.store import db
+from outdial.store.store import NewCall, Store, new_call_ids
+from outdial.telephony.trunk import TrunkKind
+
+FINAL = {CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.UNCALLED}
+
+
+@pytest.fixture
+def live(sqlite_template: Path, tmp_path: Path) -> Iterator[Store]:
+    path = tmp_path / "outdial.db"
+    shutil.copyfile(sqlite_template, path)
+    store = Store(db.make_engine(f"sqlite:///{path}"))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _dial_until_final(store: Store, done: Callable[[], bool], timeout: float = 20.0) -> None:
+    async def main() -> None:
+        dialer = Dialer(store, DialerSettings(lease=5.0, poll=0.05), worker_id="sip")
+        task = asyncio.create_task(dialer.run())
+        deadline = time.monotonic() + timeout
+        while not await asyncio.to_thread(done) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        dialer.stop()
+        await task
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "callee_type", "sip_code"),
+    [
+        # answered: detection (another module) decides the type; until then it is unknown
+        ("answer_callee_bye.xml", CallStatus.COMPLETED, CalleeType.UNKNOWN, None),
+        ("reject.xml", CallStatus.FAILED, CalleeType.BUSY, 486),
+    ],
+)
+def test_deployment_on_a_sip_trunk_dials_sipp(
+    live: Store,
+    sipp: Callable[..., Sipp],
+    tmp_path: Path,
+    scenario: str,
+    status: CallStatus,
+    callee_type: CalleeType,
+    sip_code: int | None,
+) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(1000, 0.5)])
+    peer = sipp(scenario, audio=tone, talk_ms=800, code=486, reason="Busy Here")
+    trunk = live.create_trunk(
+        "sipp", TrunkKind.SIP, lines=5, cps=10.0, config=trunk_config(peer.port).to_json()
+    )
+    account, _ = live.create_account("sip@example.com")
+    app = live.create_application(account.email, "sip test")
+    dep = live.create_deployment(app.id, trunk_id=trunk.id)
+    [call_id] = new_call_ids(1)
+    row = NewCall(call_id, "+16175551234", None, None, None, "{}", None)
+    live.queue_calls(dep, Schedule(start_at=time.time()), [row])
+
+    _dial_until_final(live, lambda: live.get_call(account, call_id).status in FINAL)
+
+    call = live.get_call(account, call_id)
+    assert (call.status, call.callee_type) == (status, callee_type)
+    assert [a.sip_code for a in call.attempt_list] == [sip_code]
+    assert peer.wait() == 0, peer.output()
