@@ -106,7 +106,10 @@ def set_up(store: Store, calls: int, hold: float) -> None:
     )
     account, _ = store.create_account(EMAIL)
     app = store.create_application(account.email, "bench")
-    dep = store.create_deployment(app.id, max_lines=calls, cps=CPS, trunk_id=trunk.id)
+    # Detection off: this measures lines and dispatch (detection: benchmarks/detect.py).
+    dep = store.create_deployment(
+        app.id, max_lines=calls, cps=CPS, trunk_id=trunk.id, detection=False
+    )
     total = 2 * calls
     numbers = [f"+1617{FIRST_NUMBER + index:07d}" for index in range(total)]
     rows = [

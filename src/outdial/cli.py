@@ -159,6 +159,15 @@ def _retry_on(text: str) -> frozenset[CalleeType]:
     return frozenset(types)
 
 
+def _detection_params(text: str) -> dict[str, Any]:
+    from outdial.detect.overrides import parse_overrides
+
+    try:
+        return parse_overrides(text)
+    except InvalidField as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
+
+
 def _caller_id(text: str) -> str:
     if not _CALLER_ID.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} must be 2 to 15 digits, optionally after '+'")
@@ -186,6 +195,8 @@ def cmd_deployment_create(args: argparse.Namespace) -> int:
             ring_timeout=args.ring_timeout,
             calling_hours=args.calling_hours,
             retry_on=args.retry_on,
+            detection=not args.no_detection,
+            detection_params=args.detection_params,
         )
     finally:
         store.close()
@@ -201,6 +212,8 @@ def cmd_deployment_create(args: argparse.Namespace) -> int:
             "ring_timeout": dep.ring_timeout,
             "calling_hours": dep.calling_hours,
             "retry_on": sorted(dep.retry_on),
+            "detection": dep.detection,
+            "detection_params": dict(dep.detection_params),
             "queue_url": f"/api/apps/{dep.application_id}/{dep.id}/queue",
         }
     )
@@ -585,6 +598,17 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         type=_retry_on,
         default=DEFAULT_RETRY_ON,
         help="comma-separated callee types to retry (default busy,noanswer,linefailure,unknown)",
+    )
+    p.add_argument(
+        "--no-detection",
+        action="store_true",
+        help="do not run callee-type detection on answered calls",
+    )
+    p.add_argument(
+        "--detection-params",
+        type=_detection_params,
+        help="detection thresholds to change, as JSON, e.g. '{\"dead_air_ms\": 4000}' "
+        "(names and defaults in docs/detection.md)",
     )
     p = command(dep, "delete", cmd_deployment_delete, "delete a deployment")
     _add_database(p)

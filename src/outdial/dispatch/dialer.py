@@ -26,11 +26,22 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from outdial.calls import CalleeType
+from outdial.detect import Verdict
+from outdial.detect.overrides import params_for
 from outdial.dispatch.hours_filter import hours_filter
+from outdial.dispatch.listening import Listener, follow, stop
 from outdial.dispatch.policy import AttemptResult
 from outdial.dispatch.wakeup import listen
 from outdial.store.groupcommit import GroupCommit
-from outdial.store.progress import AnswerOp, ClaimRef, FinishOp, Outcome, ProgressOp, RingingOp
+from outdial.store.progress import (
+    AnswerOp,
+    ClaimRef,
+    DetectedOp,
+    FinishOp,
+    Outcome,
+    ProgressOp,
+    RingingOp,
+)
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, Ringing
 from outdial.telephony.trunk import Trunk, build_carrier
@@ -262,6 +273,22 @@ class Dialer:
         answered: Answered | None = None
         hangup_cause: list[str] = []
         ref = ClaimRef(claim.call_pk, claim.attempt)
+        listener = Listener(params_for(claim.detection_params)) if claim.detection else None
+        answer_recorded = asyncio.Event()
+        listening = None
+        if listener is not None:
+
+            async def record(verdict: Verdict) -> None:
+                await answer_recorded.wait()  # a decision is recorded on a connected call
+                await self._with_retries(self._detected(ref, verdict))
+
+            async def early_sit() -> None:
+                hangup_cause.append("special information tone")
+                await leg.hangup("special information tone in early media")
+
+            listening = asyncio.create_task(
+                follow(leg, listener, record, early_sit), name=f"listen-{claim.call_id}"
+            )
 
         loop = asyncio.get_running_loop()
         timer = loop.call_later(claim.ring_timeout, self._ring_timeout, leg, hangup_cause)
@@ -279,13 +306,45 @@ class Dialer:
                     held = await self._with_retries(AnswerOp(ref, self.worker_id, at))
                     if not held:
                         await leg.hangup("lease lost")
-                    elif claim.postd:
+                        continue
+                    answer_recorded.set()
+                    if claim.postd:
                         await leg.send_dtmf(claim.postd)
                 elif isinstance(event, Ended):
-                    return _result(event, answered, hangup_cause)
+                    if listening is not None:
+                        await stop(listening)
+                    if listener is not None and answered is not None:
+                        answered = await self._settle(ref, listener, answer_recorded)
+                    return _result(event, answered, hangup_cause, listener)
         finally:
             timer.cancel()
+            if listening is not None:
+                await stop(listening)
         return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
+
+    def _detected(self, ref: ClaimRef, verdict: Verdict) -> DetectedOp:
+        return DetectedOp(
+            ref,
+            self.worker_id,
+            verdict.callee_type,
+            str(verdict.cause),
+            verdict.decided_ms,
+            verdict.beep_end_ms,
+            self.store.clock(),
+        )
+
+    async def _settle(
+        self, ref: ClaimRef, listener: Listener, answer_recorded: asyncio.Event
+    ) -> Answered:
+        """An answered call ended: its callee type is detection's verdict, made final now
+        (``unknown`` if the audio ended before a decision), and recorded if it changed."""
+        before = listener.verdict
+        verdict = listener.end()
+        if verdict is None:  # no audio came after the answer
+            return Answered(CalleeType.UNKNOWN)
+        if verdict != before and answer_recorded.is_set():
+            await self._with_retries(self._detected(ref, verdict))
+        return Answered(verdict.callee_type)
 
     def _ring_timeout(self, leg: Leg, hangup_cause: list[str]) -> None:
         hangup_cause.append("ring timeout")
@@ -393,8 +452,14 @@ class Dialer:
         await asyncio.gather(*self._calls.values(), return_exceptions=True)
 
 
-def _result(event: Ended, answered: Answered | None, hangup_cause: list[str]) -> AttemptResult:
+def _result(
+    event: Ended, answered: Answered | None, hangup_cause: list[str], listener: Listener | None
+) -> AttemptResult:
     """Map a leg's end to an attempt result (SPEC §6)."""
+    if listener is not None and listener.sit is not None and answered is None:
+        return AttemptResult(
+            False, CalleeType.INFORMATIONTONE, "special information tone in early media"
+        )
     if answered is not None:
         return AttemptResult(
             True, answered.callee_type or CalleeType.UNKNOWN, event.cause, event.sip_code

@@ -26,12 +26,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outdial.calls import ANSWERED_CALLEE_TYPES, CalleeType
+from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
 from outdial.errors import InvalidField
-from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, LegEvent, Ringing
+from outdial.telephony import simaudio
+from outdial.telephony.carrier import (
+    Answered,
+    AudioFrame,
+    Carrier,
+    DialRequest,
+    Ended,
+    Leg,
+    LegEvent,
+    Ringing,
+)
 
 DEFAULT_RING = 2.0  # seconds a simulated phone rings before it is answered
 DEFAULT_TALK = 10.0  # seconds a simulated callee stays on the line
 LINE_FAILURE_DELAY = 0.2  # seconds before a simulated network failure is reported
+AUDIO_CHUNK = 10 * FRAME_SAMPLES  # samples handed over per wake-up (200 ms), not one 20 ms frame
 
 # What a real carrier answers for each unanswered outcome (SPEC §6 maps them back).
 SIP_RESULT: Mapping[CalleeType, tuple[int, str]] = {
@@ -155,16 +167,26 @@ class SimulatedLeg(Leg):
     long the dialer takes to record the ringing or the answer, the callee hangs up ``ring_s +
     talk_s`` seconds after the dial, as a real one would."""
 
-    def __init__(self, request: DialRequest, outcome: CalleeType, rule: SimRule) -> None:
+    def __init__(
+        self, request: DialRequest, outcome: CalleeType, rule: SimRule, seed: int = 0
+    ) -> None:
         super().__init__(request)
         self.outcome = outcome
         self.rule = rule
+        self._seed = seed
         self._loop = asyncio.get_running_loop()
         self._started = self._loop.time()
         self._hung_up = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: set[asyncio.Future[None]] = set()
         self._cause = ""
         self.dtmf_sent: list[str] = []
+
+    @property
+    def _ring(self) -> float | None:
+        """Seconds from the dial to the answer or final response (None: until hung up)."""
+        if self.rule.ring_s is not None:
+            return self.rule.ring_s
+        return None if self.outcome is CalleeType.NOANSWER else DEFAULT_RING
 
     async def _wait(self, offset: float | None) -> bool:
         """Wait until ``offset`` seconds after the dial (None: until hung up); True if we were
@@ -175,14 +197,15 @@ class SimulatedLeg(Leg):
         if delay is not None and delay <= 0:
             await asyncio.sleep(0)  # let others run, as a real wait would
             return self._hung_up
-        waiter = self._waiter = self._loop.create_future()
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.add(waiter)
         timer = None if delay is None else self._loop.call_later(delay, _wake, waiter)
         try:
             await waiter
         finally:
             if timer is not None:
                 timer.cancel()
-            self._waiter = None
+            self._waiters.discard(waiter)
         return self._hung_up
 
     async def events(self) -> AsyncIterator[LegEvent]:
@@ -195,9 +218,7 @@ class SimulatedLeg(Leg):
             yield Ended(outcome, reason, code)
             return
         yield Ringing(early_media=outcome is CalleeType.INFORMATIONTONE)
-        ring = self.rule.ring_s
-        if ring is None:
-            ring = None if outcome is CalleeType.NOANSWER else DEFAULT_RING
+        ring = self._ring
         if await self._wait(ring):
             yield Ended(None, self._cause, local=True)
             return
@@ -212,12 +233,40 @@ class SimulatedLeg(Leg):
             return
         yield Ended(None, "callee hung up")
 
+    async def audio(self) -> AsyncIterator[AudioFrame]:
+        """The callee's side: a SIT while a dead number rings, or from the answer the sound of
+        whoever answered, paced on the call's timeline, until the call ends."""
+        ring = self._ring
+        if ring is None:
+            return
+        early = simaudio.early_media(self.outcome, ring)
+        if early is not None:
+            sound, start = early, 0.0
+        elif self.outcome in ANSWERED_CALLEE_TYPES:
+            rng = random.Random(f"{self._seed}:{self.request.call_id}:{self.request.attempt}:a")
+            sound, start = simaudio.answered_audio(self.outcome, rng, self.rule.talk_s), ring
+        else:
+            return
+        sent = 0
+        while sent + FRAME_SAMPLES <= len(sound):
+            elapsed = self._loop.time() - self._started - start
+            due = min(len(sound), int(elapsed * SAMPLE_RATE)) // FRAME_SAMPLES * FRAME_SAMPLES
+            for at in range(sent, due, FRAME_SAMPLES):
+                yield AudioFrame(sound[at : at + FRAME_SAMPLES].tobytes(), early is not None)
+            sent = max(sent, due)
+            if self._hung_up:
+                return
+            if sent + FRAME_SAMPLES <= len(sound):
+                next_offset = start + (sent + AUDIO_CHUNK) / SAMPLE_RATE
+                if await self._wait(next_offset):
+                    return
+
     async def hangup(self, cause: str) -> None:
         if not self._hung_up:
             self._cause = cause
             self._hung_up = True
-            if self._waiter is not None:
-                _wake(self._waiter)
+            for waiter in list(self._waiters):
+                _wake(waiter)
 
     async def send_dtmf(self, digits: str) -> None:
         self.dtmf_sent.append(digits)
@@ -235,6 +284,6 @@ class SimulatedCarrier(Carrier):
     def dial(self, request: DialRequest) -> SimulatedLeg:
         rule = self.config.rule_for(request.phone_number)
         if len(rule.weights) == 1:
-            return SimulatedLeg(request, rule.weights[0][0], rule)
+            return SimulatedLeg(request, rule.weights[0][0], rule, self.config.seed)
         rng = random.Random(f"{self.config.seed}:{request.call_id}:{request.attempt}")
-        return SimulatedLeg(request, rule.outcome(rng), rule)
+        return SimulatedLeg(request, rule.outcome(rng), rule, self.config.seed)
