@@ -56,6 +56,7 @@ DETAIL_KEYS = [
     "call_parameters",
     "results",
     "events",
+    "attempt_details",
 ]
 
 
@@ -191,7 +192,7 @@ def test_details_have_exactly_the_keys_of_the_spec() -> None:
 
 
 def test_details_without_events() -> None:
-    assert list(make_call().details(with_events=False)) == DETAIL_KEYS[:-1]
+    assert list(make_call().details(with_events=False)) == DETAIL_KEYS[:-2]
 
 
 def test_details_of_a_queued_call() -> None:
@@ -220,6 +221,7 @@ def test_details_of_a_queued_call() -> None:
         "call_parameters": {"name": "Ada", "balance": 12.5},
         "results": {},
         "events": [{"event": "queued", "timestamp": 1_800_000_000}],
+        "attempt_details": [],
     }
 
 
@@ -241,6 +243,19 @@ def test_details_of_a_completed_call() -> None:
     assert details["last_attempt_timestamp"] == 1_800_000_100
     assert details["duration"] == 43  # whole seconds connected
     assert details["results"] == {"confirmed": True}
+    assert details["attempt_details"] == [
+        {
+            "attempt": 1,
+            "start_timestamp": 1_800_000_100,
+            "answer_timestamp": 1_800_000_105,
+            "end_timestamp": 1_800_000_147,
+            "sip_code": 200,
+            "cause": None,
+            "callee_type": None,
+            "duration": 43,
+            "detection": None,
+        }
+    ]
 
 
 def test_events_are_listed_in_order_with_whole_second_timestamps() -> None:
