@@ -109,6 +109,16 @@ def test_answered_audio_arrives_sample_for_sample(
     assert peer.wait() == 0, peer.output()
 
 
+def test_reinvite_is_answered_with_our_session(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("reinvite.xml", audio=tone)
+    record, _ = run(_call(trunk_config(peer.port)))
+    assert _types(record) == ["Ringing", "Answered", "Ended"]
+    assert record.ended == Ended(None, "callee hung up")
+    assert peer.wait() == 0, peer.output()  # sipp checked our SDP in the 200 and the call went on
+    assert record.transactions_left == 0
+
+
 def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
     peer = sipp("answer_we_bye.xml", audio=tone)
