@@ -115,7 +115,7 @@ def test_reinvite_is_answered_with_our_session(sipp: Callable[..., Sipp], tmp_pa
     record, _ = run(_call(trunk_config(peer.port)))
     assert _types(record) == ["Ringing", "Answered", "Ended"]
     assert record.ended == Ended(None, "callee hung up")
-    assert peer.wait() == 0, peer.output()  # sipp checked our SDP in the 200 and the call went on
+    assert peer.wait() == 0, peer.output()  # sipp checked our SDP answers its offer (0 101)
     assert record.transactions_left == 0
 
 

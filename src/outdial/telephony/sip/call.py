@@ -36,7 +36,7 @@ from outdial.telephony.sip.digest import Challenge, UnsupportedChallenge, author
 from outdial.telephony.sip.errors import SipParseError, SipTimeout
 from outdial.telephony.sip.message import Request, Response
 from outdial.telephony.sip.outcome import callee_type_for
-from outdial.telephony.sip.sdp import SessionDescription, make_offer, negotiate
+from outdial.telephony.sip.sdp import SessionDescription, make_answer, make_offer, negotiate
 from outdial.telephony.sip.transaction import (
     MAX_FORWARDS,
     ClientTransaction,
@@ -100,6 +100,8 @@ class SipLeg(Leg):
         self._watchdog: asyncio.TimerHandle | None = None
         self._reinvite_timer: asyncio.TimerHandle | None = None
         self._reinvite_cseq: int | None = None  # of a re-INVITE whose ACK we wait for
+        self._sdp_session = secrets.randbelow(2**31)
+        self._sdp_version = 1
         self._media_count = 0
         self._media_seen = 0.0
 
@@ -161,7 +163,7 @@ class SipLeg(Leg):
             ok = message.response_to(request, 200, "OK")
             ok.headers.add("Contact", self.carrier.contact())
             ok.headers.add("Content-Type", "application/sdp")
-            ok.body = self.invite.body
+            ok.body = self._answer_reoffer(request)
             ok.headers.set("Content-Length", str(len(ok.body)))
             if self._reinvite_timer is not None:
                 self._reinvite_timer.cancel()
@@ -175,6 +177,27 @@ class SipLeg(Leg):
         if request.method in ("INFO", "UPDATE", "NOTIFY", "OPTIONS"):
             return message.response_to(request, 200, "OK")
         return message.response_to(request, 501, "Not Implemented")
+
+    def _answer_reoffer(self, request: Request) -> bytes:
+        """The SDP for our 200 to a re-INVITE: an answer to its offer (and RTP follows the
+        offer's address and codec), or our own session again when it offers nothing usable."""
+        assert self.invite is not None
+        if self.rtp is None or not request.body:
+            return self.invite.body
+        try:
+            offer = negotiate(SessionDescription.parse(request.body))
+        except SipParseError:
+            return self.invite.body
+        self.rtp.set_remote(offer)
+        self._sdp_version += 1
+        answer = make_answer(
+            self.carrier.local[0],
+            self.rtp.port,
+            offer,
+            session_id=self._sdp_session,
+            version=self._sdp_version,
+        )
+        return answer.serialize()
 
     def _resend_ok(
         self, ok: Response, source: tuple[str, int], interval: float, deadline: float
@@ -378,7 +401,7 @@ class SipLeg(Leg):
             from_ = f'"Anonymous" <sip:anonymous@anonymous.invalid>;tag={self.from_tag}'
         assert self.rtp is not None
         offer = make_offer(
-            self.carrier.local[0], self.rtp.port, session_id=secrets.randbelow(2**31)
+            self.carrier.local[0], self.rtp.port, session_id=self._sdp_session
         ).serialize()
         headers: list[tuple[str, str]] = [
             ("Via", self.carrier.via()),
