@@ -287,6 +287,18 @@ def test_through_kamailio_answering_its_407(
     assert record.transactions_left == 0
 
 
+def test_proxy_407_then_far_end_401(
+    sipp: Callable[..., Sipp], kamailio: Callable[..., int], tmp_path: Path
+) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("auth_then_answer.xml", audio=tone, username="acme", password="s3cret")
+    proxy = kamailio(peer.port, username="acme", password="s3cret")
+    config = trunk_config(proxy, username="acme", password="s3cret")
+    record, _ = run(_call(config, hangup_after=0.2))
+    assert _types(record) == ["Answered", "Ended"], record.events
+    assert peer.wait() == 0, peer.output()  # sipp verified the credentials kamailio passed on
+
+
 def test_kamailio_refuses_a_wrong_password(
     sipp: Callable[..., Sipp], kamailio: Callable[..., int], tmp_path: Path
 ) -> None:
