@@ -4,6 +4,10 @@ A carrier turns a ``DialRequest`` into a ``Leg``. The leg reports, in order, zer
 ``Ringing`` events, at most one ``Answered``, and exactly one ``Ended``; then its event stream
 stops. ``hangup`` may be called at any time (it cancels a ringing call and ends an answered
 one); the leg still reports its ``Ended`` event afterwards.
+
+Legs with audio (SIP) also give the callee's audio as 20 ms ``AudioFrame``s from ``audio()``
+(early media included, for SIT detection), the DTMF the callee presses from ``digits()``, and
+take audio to send with ``play()``; legs without audio yield nothing and ignore ``play()``.
 """
 
 from __future__ import annotations

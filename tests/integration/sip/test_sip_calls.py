@@ -109,6 +109,16 @@ def test_answered_audio_arrives_sample_for_sample(
     assert peer.wait() == 0, peer.output()
 
 
+def test_reinvite_is_answered_with_our_session(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("reinvite.xml", audio=tone)
+    record, _ = run(_call(trunk_config(peer.port)))
+    assert _types(record) == ["Ringing", "Answered", "Ended"]
+    assert record.ended == Ended(None, "callee hung up")
+    assert peer.wait() == 0, peer.output()  # sipp checked our SDP answers its offer (0 101)
+    assert record.transactions_left == 0
+
+
 def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
     peer = sipp("answer_we_bye.xml", audio=tone)
@@ -275,6 +285,18 @@ def test_through_kamailio_answering_its_407(
     assert peer.wait() == 0, peer.output()  # our ACK and BYE reached sipp through the proxy
     assert carrier.ports.in_use == 0
     assert record.transactions_left == 0
+
+
+def test_proxy_407_then_far_end_401(
+    sipp: Callable[..., Sipp], kamailio: Callable[..., int], tmp_path: Path
+) -> None:
+    tone = tone_file(tmp_path / "tone.ul", [(440, 0.5)])
+    peer = sipp("auth_then_answer.xml", audio=tone, username="acme", password="s3cret")
+    proxy = kamailio(peer.port, username="acme", password="s3cret")
+    config = trunk_config(proxy, username="acme", password="s3cret")
+    record, _ = run(_call(config, hangup_after=0.2))
+    assert _types(record) == ["Answered", "Ended"], record.events
+    assert peer.wait() == 0, peer.output()  # sipp verified the credentials kamailio passed on
 
 
 def test_kamailio_refuses_a_wrong_password(

@@ -36,7 +36,7 @@ from outdial.telephony.sip.digest import Challenge, UnsupportedChallenge, author
 from outdial.telephony.sip.errors import SipParseError, SipTimeout
 from outdial.telephony.sip.message import Request, Response
 from outdial.telephony.sip.outcome import callee_type_for
-from outdial.telephony.sip.sdp import SessionDescription, make_offer, negotiate
+from outdial.telephony.sip.sdp import SessionDescription, make_answer, make_offer, negotiate
 from outdial.telephony.sip.transaction import (
     MAX_FORWARDS,
     ClientTransaction,
@@ -98,6 +98,10 @@ class SipLeg(Leg):
         self._auth_tries = 0
         self.digits_received: list[str] = []
         self._watchdog: asyncio.TimerHandle | None = None
+        self._reinvite_timer: asyncio.TimerHandle | None = None
+        self._reinvite_cseq: int | None = None  # of a re-INVITE whose ACK we wait for
+        self._sdp_session = secrets.randbelow(2**31)
+        self._sdp_version = 1
         self._media_count = 0
         self._media_seen = 0.0
 
@@ -145,8 +149,8 @@ class SipLeg(Leg):
 
     # -- what the carrier hands us ----------------------------------------------------------
 
-    def on_request(self, request: Request) -> Response:
-        """A request in this call's dialog; the carrier sends our answer."""
+    def on_request(self, request: Request, source: tuple[str, int]) -> Response:
+        """A request in this call's dialog; the carrier sends our answer to ``source``."""
         to_tag = request.to.tag
         if to_tag is not None and to_tag != self.from_tag:
             return message.response_to(request, 481, "Call/Transaction Does Not Exist")
@@ -154,16 +158,67 @@ class SipLeg(Leg):
             self._inbox.put_nowait(("request", request))
             return message.response_to(request, 200, "OK")
         if request.method == "INVITE" and self.invite is not None:
-            # A re-INVITE (session refresh): keep the session as it is.
+            # A re-INVITE (a session refresh): keep the session as it is, and send the 200
+            # again until its ACK comes (RFC 3261 §13.3.1.4).
             ok = message.response_to(request, 200, "OK")
             ok.headers.add("Contact", self.carrier.contact())
             ok.headers.add("Content-Type", "application/sdp")
-            ok.body = self.invite.body
+            ok.body = self._answer_reoffer(request)
             ok.headers.set("Content-Length", str(len(ok.body)))
+            if self._reinvite_timer is not None:
+                self._reinvite_timer.cancel()
+            self._reinvite_cseq = request.cseq[0]
+            timers = self.carrier.timers
+            loop = asyncio.get_running_loop()
+            self._reinvite_timer = loop.call_later(
+                timers.t1, self._resend_ok, ok, source, timers.t1, loop.time() + timers.b
+            )
             return ok
         if request.method in ("INFO", "UPDATE", "NOTIFY", "OPTIONS"):
             return message.response_to(request, 200, "OK")
         return message.response_to(request, 501, "Not Implemented")
+
+    def _answer_reoffer(self, request: Request) -> bytes:
+        """The SDP for our 200 to a re-INVITE: an answer to its offer (and RTP follows the
+        offer's address and codec), or our own session again when it offers nothing usable."""
+        assert self.invite is not None
+        if self.rtp is None or not request.body:
+            return self.invite.body
+        try:
+            offer = negotiate(SessionDescription.parse(request.body))
+        except SipParseError:
+            return self.invite.body
+        self.rtp.set_remote(offer)
+        self._sdp_version += 1
+        answer = make_answer(
+            self.carrier.local[0],
+            self.rtp.port,
+            offer,
+            session_id=self._sdp_session,
+            version=self._sdp_version,
+        )
+        return answer.serialize()
+
+    def _resend_ok(
+        self, ok: Response, source: tuple[str, int], interval: float, deadline: float
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if self._ended or self._reinvite_cseq is None or loop.time() >= deadline:
+            self._reinvite_timer = None
+            return
+        self.carrier.send(ok, source)
+        interval = min(interval * 2, self.carrier.timers.t2)
+        self._reinvite_timer = loop.call_later(
+            interval, self._resend_ok, ok, source, interval, deadline
+        )
+
+    def on_ack(self, request: Request) -> None:
+        """An ACK in this call: the one for our 200 to a re-INVITE stops its retransmission."""
+        if self._reinvite_cseq is not None and request.cseq[0] == self._reinvite_cseq:
+            self._reinvite_cseq = None
+            if self._reinvite_timer is not None:
+                self._reinvite_timer.cancel()
+                self._reinvite_timer = None
 
     def retransmitted_2xx(self, response: Response) -> None:
         """A 2xx after the first: ours again (ACK it again), or another fork's answer,
@@ -204,6 +259,8 @@ class SipLeg(Leg):
                 ring_timer.cancel()
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            if self._reinvite_timer is not None:
+                self._reinvite_timer.cancel()
             if self._invite_tx is not None:
                 self._invite_tx.abandon()
             self._close_media()
@@ -344,7 +401,7 @@ class SipLeg(Leg):
             from_ = f'"Anonymous" <sip:anonymous@anonymous.invalid>;tag={self.from_tag}'
         assert self.rtp is not None
         offer = make_offer(
-            self.carrier.local[0], self.rtp.port, session_id=secrets.randbelow(2**31)
+            self.carrier.local[0], self.rtp.port, session_id=self._sdp_session
         ).serialize()
         headers: list[tuple[str, str]] = [
             ("Via", self.carrier.via()),

@@ -222,11 +222,14 @@ class SipCarrier(Carrier):
 
     def _on_request(self, request: Request, source: Address) -> None:
         if request.method == "ACK":
+            acked = self._calls.get(request.call_id)
+            if acked is not None:
+                acked.on_ack(request)
             return
         reply: Response
         handle = self._calls.get(request.call_id)
         if handle is not None:
-            reply = handle.on_request(request)
+            reply = handle.on_request(request, _response_address(request, source))
         elif request.method == "OPTIONS":
             reply = message.response_to(request, 200, "OK", to_tag=new_tag())
             reply.headers.add("Allow", ALLOW)
@@ -248,7 +251,9 @@ class SipCarrier(Carrier):
 class CallHandle(Protocol):
     """What the carrier needs of a call in progress (``SipLeg``)."""
 
-    def on_request(self, request: Request) -> Response: ...
+    def on_request(self, request: Request, source: Address) -> Response: ...
+
+    def on_ack(self, request: Request) -> None: ...
 
     def retransmitted_2xx(self, response: Response) -> None: ...
 

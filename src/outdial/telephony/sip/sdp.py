@@ -76,6 +76,33 @@ def make_offer(
     )
 
 
+def make_answer(
+    address: str, port: int, offer: MediaParams, *, session_id: int, version: int
+) -> SessionDescription:
+    """Our answer to an offer (a re-INVITE's): the codec it chose and telephone-event if
+    offered (RFC 3264 §6: only formats from the offer)."""
+    name = CODEC_NAMES[offer.payload_type]
+    formats = [str(offer.payload_type)]
+    lines: list[tuple[str, str]] = [
+        ("v", "0"),
+        ("o", f"outdial {session_id} {version} IN IP4 {address}"),
+        ("s", "outdial"),
+        ("c", f"IN IP4 {address}"),
+        ("t", "0 0"),
+    ]
+    attributes = [("a", f"rtpmap:{offer.payload_type} {name}/8000")]
+    if offer.dtmf_payload_type is not None:
+        formats.append(str(offer.dtmf_payload_type))
+        attributes += [
+            ("a", f"rtpmap:{offer.dtmf_payload_type} telephone-event/8000"),
+            ("a", f"fmtp:{offer.dtmf_payload_type} 0-16"),
+        ]
+    lines.append(("m", f"audio {port} RTP/AVP {' '.join(formats)}"))
+    lines += attributes
+    lines += [("a", f"ptime:{PTIME}"), ("a", "sendrecv")]
+    return SessionDescription(tuple(lines))
+
+
 def negotiate(answer: SessionDescription) -> MediaParams:
     """The audio stream the answer accepted; raises ``SipParseError`` saying why not."""
     session_address: str | None = None

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from outdial.telephony.sip.errors import SipParseError
-from outdial.telephony.sip.sdp import PCMA, PCMU, SessionDescription, make_offer, negotiate
+from outdial.telephony.sip.sdp import (
+    PCMA,
+    PCMU,
+    SessionDescription,
+    make_answer,
+    make_offer,
+    negotiate,
+)
 
 SIPP_ANSWER = (
     b"v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\n"
@@ -68,3 +75,11 @@ def test_bad_answers(sdp: bytes, error: str) -> None:
     with pytest.raises(SipParseError) as info:
         negotiate(SessionDescription.parse(sdp))
     assert str(info.value) == error
+
+
+def test_answer_to_a_reoffer_takes_only_offered_formats() -> None:
+    offer = negotiate(SessionDescription.parse(SIPP_ANSWER))  # offers PCMA and event 101
+    answer = make_answer("127.0.0.1", 40000, offer, session_id=42, version=2).serialize()
+    assert b"m=audio 40000 RTP/AVP 8 101\r\n" in answer
+    assert b"o=outdial 42 2 IN IP4 127.0.0.1\r\n" in answer
+    assert negotiate(SessionDescription.parse(answer)).payload_type == PCMA
