@@ -6,12 +6,12 @@ One sipp callee (UAS) on 127.0.0.1 answers every call, streams 5 s of audio and 
 First sipp's own caller (UAC) places N calls against it with at most 200 at once (``-l 200``)
 at a rate above what 200 lines of 5 s calls allow (so the line limit, not the rate, binds).
 Then outdial places N queued calls through a SIP trunk with 200 lines against a fresh callee,
-every answered call's audio read by a consumer on the leg (a stand-in for detection, which is
-not in this branch), and counts the calls up at once and the RTP packets of each call.
+with callee-type detection listening to every answered call (the deployment's default), and
+counts the calls up at once, the RTP packets of each call and the calls detection decided.
 
 Prints the figures, then as its last line one JSON object:
 ``{"calls", "outdial_cps", "sipp_cps", "ratio", "outdial_failed", "max_concurrent",
-"rtp_both_ways"}``.
+"rtp_both_ways", "detected"}`` (detected: calls whose callee type detection decided).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from outdial.store import db
 from outdial.store.store import NewCall, Store, new_call_ids
 from outdial.telephony import g711
 from outdial.telephony.carrier import Carrier, DialRequest, Leg
+from outdial.telephony.sip.call import SipLeg
 from outdial.telephony.sip.carrier import SipCarrier
 from outdial.telephony.sip.config import SipTrunkConfig, load_sip_config
 from outdial.telephony.sip.uri import SipUri
@@ -101,30 +102,27 @@ def run_sipp_baseline(work: Path, calls: int, audio: Path) -> float:
 
 
 class CountingCarrier(Carrier):
-    """A SipCarrier that counts calls up at once and reads every leg's audio."""
+    """A SipCarrier that counts calls up at once and the calls with RTP both ways."""
 
     def __init__(self, inner: SipCarrier) -> None:
         self.inner = inner
         self.up = 0
         self.max_up = 0
         self.both_ways = 0
-        self.frames = 0
-        self._readers: set[asyncio.Task[None]] = set()
+        self._watchers: set[asyncio.Task[None]] = set()
 
     def dial(self, request: DialRequest) -> Leg:
         leg = self.inner.dial(request)
-        task = asyncio.get_running_loop().create_task(self._read(leg))
-        self._readers.add(task)
-        task.add_done_callback(self._readers.discard)
+        task = asyncio.get_running_loop().create_task(self._watch(leg))
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
         return leg
 
-    async def _read(self, leg: Leg) -> None:
+    async def _watch(self, leg: SipLeg) -> None:
         self.up += 1
         self.max_up = max(self.max_up, self.up)
         try:
-            async for frame in leg.audio():
-                self.frames += 1
-                del frame
+            await leg.wait_closed()
         finally:
             self.up -= 1
         rtp = getattr(leg, "rtp", None)
@@ -132,11 +130,11 @@ class CountingCarrier(Carrier):
             self.both_ways += 1
 
     async def close(self) -> None:
-        await asyncio.gather(*self._readers, return_exceptions=True)
+        await asyncio.gather(*self._watchers, return_exceptions=True)
         await self.inner.close()
 
 
-def run_outdial(work: Path, calls: int, audio: Path) -> tuple[float, int, int, int]:
+def run_outdial(work: Path, calls: int, audio: Path) -> tuple[float, int, int, int, int]:
     uas, uas_port = start_uas(work, calls, audio, "outdial")
     store = Store(db.make_engine(f"sqlite:///{work / 'outdial.db'}"))
     config = SipTrunkConfig(
@@ -172,16 +170,18 @@ def run_outdial(work: Path, calls: int, audio: Path) -> tuple[float, int, int, i
         return elapsed
 
     elapsed = asyncio.run(main())
-    failed = sum(1 for i in ids if store.get_call(account, i).status is not CallStatus.COMPLETED)
+    done = [store.get_call(account, i) for i in ids]
+    failed = sum(1 for call in done if call.status is not CallStatus.COMPLETED)
+    detected = sum(1 for call in done if call.attempt_list and call.attempt_list[-1].detect_cause)
     store.close()
     uas.wait(30)
     counting = carriers[0]
     print(
         f"outdial: {calls} calls in {elapsed:.1f} s, {failed} not completed, "
         f"{counting.max_up} up at once, {counting.both_ways} with RTP both ways, "
-        f"{counting.frames} audio frames read"
+        f"{detected} decided by detection"
     )
-    return calls / elapsed, failed, counting.max_up, counting.both_ways
+    return calls / elapsed, failed, counting.max_up, counting.both_ways, detected
 
 
 def _pending(path: Path) -> int:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         audio.write_bytes(g711.encode((5000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)))
         db.migrate(db.make_engine(f"sqlite:///{work / 'outdial.db'}"))
         sipp_cps = run_sipp_baseline(work, args.calls, audio)
-        outdial_cps, failed, max_up, both_ways = run_outdial(work, args.calls, audio)
+        outdial_cps, failed, max_up, both_ways, detected = run_outdial(work, args.calls, audio)
     result = {
         "calls": args.calls,
         "outdial_cps": round(outdial_cps, 2),
@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "outdial_failed": failed,
         "max_concurrent": max_up,
         "rtp_both_ways": both_ways,
+        "detected": detected,
     }
     print(json.dumps(result))
     return 0
