@@ -6,13 +6,12 @@ One sipp callee (UAS) on 127.0.0.1 answers every call, streams 5 s of audio and 
 First sipp's own caller (UAC) places N calls against it with at most 200 at once (``-l 200``)
 at a rate above what 200 lines of 5 s calls allow (so the line limit, not the rate, binds).
 Then outdial places N queued calls through a SIP trunk with 200 lines against a fresh callee,
-every answered call's audio read from the leg and fed to callee-type detection
-(``outdial.detect``, when the tree has it), and counts the calls up at once and the RTP
-packets of each call.
+every answered call's audio read by a consumer on the leg (a stand-in for detection, which is
+not in this branch), and counts the calls up at once and the RTP packets of each call.
 
 Prints the figures, then as its last line one JSON object:
 ``{"calls", "outdial_cps", "sipp_cps", "ratio", "outdial_failed", "max_concurrent",
-"rtp_both_ways", "detection_decided"}`` (the last null without ``outdial.detect``).
+"rtp_both_ways"}``.
 """
 
 from __future__ import annotations
@@ -43,11 +42,6 @@ from outdial.telephony.sip.carrier import SipCarrier
 from outdial.telephony.sip.config import SipTrunkConfig, load_sip_config
 from outdial.telephony.sip.uri import SipUri
 from outdial.telephony.trunk import Trunk, TrunkKind
-
-try:  # callee-type detection, when this tree has it (it was built on another branch)
-    from outdial.detect import Detector
-except ImportError:  # pragma: no cover - depends on the tree
-    Detector = None  # type: ignore[assignment,misc]
 
 HERE = Path(__file__).parent / "sip"
 LINES = 200  # calls up at once, for sipp (-l) and for the outdial trunk
@@ -115,7 +109,6 @@ class CountingCarrier(Carrier):
         self.max_up = 0
         self.both_ways = 0
         self.frames = 0
-        self.decided = 0  # calls on which detection reached a verdict
         self._readers: set[asyncio.Task[None]] = set()
 
     def dial(self, request: DialRequest) -> Leg:
@@ -128,17 +121,12 @@ class CountingCarrier(Carrier):
     async def _read(self, leg: Leg) -> None:
         self.up += 1
         self.max_up = max(self.max_up, self.up)
-        detector = Detector() if Detector is not None else None
-        verdict = None
         try:
             async for frame in leg.audio():
                 self.frames += 1
-                if detector is not None and not frame.early and not detector.finished:
-                    verdict = detector.feed(frame.samples) or verdict
+                del frame
         finally:
             self.up -= 1
-        if verdict is not None:
-            self.decided += 1
         rtp = getattr(leg, "rtp", None)
         if rtp is not None and rtp.packets_sent > 0 and rtp.packets_received > 0:
             self.both_ways += 1
@@ -148,7 +136,7 @@ class CountingCarrier(Carrier):
         await self.inner.close()
 
 
-def run_outdial(work: Path, calls: int, audio: Path) -> tuple[float, int, int, int, int]:
+def run_outdial(work: Path, calls: int, audio: Path) -> tuple[float, int, int, int]:
     uas, uas_port = start_uas(work, calls, audio, "outdial")
     store = Store(db.make_engine(f"sqlite:///{work / 'outdial.db'}"))
     config = SipTrunkConfig(
@@ -191,14 +179,9 @@ def run_outdial(work: Path, calls: int, audio: Path) -> tuple[float, int, int, i
     print(
         f"outdial: {calls} calls in {elapsed:.1f} s, {failed} not completed, "
         f"{counting.max_up} up at once, {counting.both_ways} with RTP both ways, "
-        f"{counting.frames} audio frames read, "
-        + (
-            f"detection decided on {counting.decided}"
-            if Detector is not None
-            else "no detection (outdial.detect is not in this tree)"
-        )
+        f"{counting.frames} audio frames read"
     )
-    return calls / elapsed, failed, counting.max_up, counting.both_ways, counting.decided
+    return calls / elapsed, failed, counting.max_up, counting.both_ways
 
 
 def _pending(path: Path) -> int:
@@ -226,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         audio.write_bytes(g711.encode((5000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)))
         db.migrate(db.make_engine(f"sqlite:///{work / 'outdial.db'}"))
         sipp_cps = run_sipp_baseline(work, args.calls, audio)
-        outdial_cps, failed, max_up, both_ways, decided = run_outdial(work, args.calls, audio)
+        outdial_cps, failed, max_up, both_ways = run_outdial(work, args.calls, audio)
     result = {
         "calls": args.calls,
         "outdial_cps": round(outdial_cps, 2),
@@ -235,7 +218,6 @@ def main(argv: list[str] | None = None) -> int:
         "outdial_failed": failed,
         "max_concurrent": max_up,
         "rtp_both_ways": both_ways,
-        "detection_decided": decided if Detector is not None else None,
     }
     print(json.dumps(result))
     return 0
