@@ -9,14 +9,12 @@ what the audio says.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from simdial_support import all_final, make_dep, make_trunk, queue, run_dialers
 
 from outdial.accounts import Account
 from outdial.calls import CalleeType, CallStatus
-from outdial.store import db
 from outdial.store.store import Store
 from outdial.telephony.trunk import TrunkKind
 
@@ -28,15 +26,6 @@ RULES = [
     {"match": "4$", "outcome": "unknown", "ring_s": 0.2, "talk_s": 6.5},
     {"match": "5$", "outcome": "informationtone", "ring_s": 3.0},
 ]
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[Store]:
-    store = Store(db.make_engine(database_url))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture

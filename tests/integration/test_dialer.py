@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +35,6 @@ def make_dep(store: Store, account: Account, trunk_id: int, **options: Any) -> D
     # (test_detection_calls.py).
     options.setdefault("detection", False)
     return simdial_support.make_dep(store, account, trunk_id, **options)
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[Store]:
-    """A Store on the test database that reads the real clock (dialers pace in real time)."""
-    store = Store(db.make_engine(database_url))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -41,12 +41,8 @@ T0 = 1_800_000_000.0  # the times the "dialer" saw events: far from the store's 
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    store = Store(db.make_engine(database_url))
-    try:
-        yield store
-    finally:
-        store.close()
+def store(live: Store) -> Store:
+    return live
 
 
 @pytest.fixture

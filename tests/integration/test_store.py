@@ -358,6 +358,7 @@ def test_a_queued_call_shows_every_field_of_call_details(
         "call_parameters": {"name": "Ada", "balance": 12.5, "vip": True},
         "results": {},
         "events": [{"event": "queued", "timestamp": 1_800_000_000}],
+        "attempt_details": [],
     }
     assert (found.ani, found.postd, found.result_url) == (
         "8009957586",

@@ -216,16 +216,6 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
 
 
 @pytest.fixture
-def live(database_url: str) -> Iterator[Store]:
-    """A Store on the test database that reads the real clock (senders back off in real time)."""
-    store = Store(db.make_engine(database_url))
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture
 def tenant(live: Store) -> Account:
     account, _ = live.create_account("hooks@example.com")
     return account
