@@ -275,11 +275,13 @@ class Dialer:
         ref = ClaimRef(claim.call_pk, claim.attempt)
         listener = Listener(params_for(claim.detection_params)) if claim.detection else None
         answer_recorded = asyncio.Event()
+        recorded: list[Verdict] = []  # the verdicts handed to the store, in order
         listening = None
         if listener is not None:
 
             async def record(verdict: Verdict) -> None:
                 await answer_recorded.wait()  # a decision is recorded on a connected call
+                recorded.append(verdict)
                 await self._with_retries(self._detected(ref, verdict))
 
             async def early_sit() -> None:
@@ -314,7 +316,8 @@ class Dialer:
                     if listening is not None:
                         await stop(listening)
                     if listener is not None and answered is not None:
-                        answered = await self._settle(ref, listener, answer_recorded)
+                        last = recorded[-1] if recorded else None
+                        answered = await self._settle(ref, listener, answer_recorded, last)
                     return _result(event, answered, hangup_cause, listener)
         finally:
             timer.cancel()
@@ -334,15 +337,19 @@ class Dialer:
         )
 
     async def _settle(
-        self, ref: ClaimRef, listener: Listener, answer_recorded: asyncio.Event
+        self,
+        ref: ClaimRef,
+        listener: Listener,
+        answer_recorded: asyncio.Event,
+        last_recorded: Verdict | None,
     ) -> Answered:
         """An answered call ended: its callee type is detection's verdict, made final now
-        (``unknown`` if the audio ended before a decision), and recorded if it changed."""
-        before = listener.verdict
+        (``unknown`` if the audio ended before a decision), and recorded unless the store
+        already has it (the listener may have been stopped before it could record it)."""
         verdict = listener.end()
         if verdict is None:  # no audio came after the answer
             return Answered(CalleeType.UNKNOWN)
-        if verdict != before and answer_recorded.is_set():
+        if verdict != last_recorded and answer_recorded.is_set():
             await self._with_retries(self._detected(ref, verdict))
         return Answered(verdict.callee_type)
 
