@@ -11,17 +11,13 @@ import pytest
 
 from outdial.detect import features, synth
 from outdial.detect.audio import AudioFormatError, decode_wav, read_audio, resample
-from outdial.detect.g711 import (
-    ALAW_TABLE,
-    ULAW_TABLE,
-    alaw_decode,
-    alaw_encode,
-    ulaw_decode,
-    ulaw_encode,
-)
+from outdial.detect.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from outdial.detect.goertzel import ToneBank, goertzel_power
 
 DATA = Path(__file__).parent / "data"
+# What each of the 256 codes decodes to (the codec is outdial.telephony.g711, shared with RTP).
+ULAW_TABLE = ulaw_decode(bytes(range(256)))
+ALAW_TABLE = alaw_decode(bytes(range(256)))
 RATE = 8000
 
 
