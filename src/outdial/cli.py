@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -415,6 +416,8 @@ def ensure_demo(store: Store, credentials_file: Path) -> dict[str, Any]:
         "developer_key": key,
         "application_id": deployment.application_id,
         "deployment_id": deployment.id,
+        # The UI's session key, kept with the credentials so a restart keeps people signed in.
+        "session_secret": saved.get("session_secret") or secrets.token_hex(32),
     }
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     credentials_file.write_text(json.dumps(demo, indent=2) + "\n")
@@ -429,6 +432,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo = ensure_demo(store, Path(database).parent / DEMO_CREDENTIALS)
     finally:
         store.close()
+    if not args.session_secret:
+        args.session_secret = demo["session_secret"]
     base = f"http://{args.host}:{args.port}"
     queue = f"{base}/api/apps/{demo['application_id']}/{demo['deployment_id']}/queue"
     print(
