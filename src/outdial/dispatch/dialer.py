@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -23,13 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from outdial.calls import CalleeType
 from outdial.detect import Verdict
 from outdial.detect.overrides import params_for
+from outdial.dispatch.diallog import DialLog
 from outdial.dispatch.hours_filter import hours_filter
-from outdial.dispatch.listening import Listener, follow, stop
+from outdial.dispatch.listening import Listening
 from outdial.dispatch.policy import AttemptResult
 from outdial.dispatch.wakeup import listen
 from outdial.store.groupcommit import GroupCommit
@@ -72,28 +72,6 @@ class DialerSettings:
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-class DialLog:
-    """Appends ``{"call_id", "attempt", "phone_number", "started_at", "ended_at"}`` lines."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = path.open("a", encoding="utf-8")
-
-    def write(self, claim: Claim, started_at: float, ended_at: float | None) -> None:
-        line = {
-            "call_id": claim.call_id,
-            "attempt": claim.attempt,
-            "phone_number": claim.phone_number,
-            "started_at": started_at,
-            "ended_at": ended_at,
-        }
-        self._file.write(json.dumps(line) + "\n")
-        self._file.flush()  # in the OS's hands: survives the process being killed
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class Dialer:
@@ -273,23 +251,18 @@ class Dialer:
         answered: Answered | None = None
         hangup_cause: list[str] = []
         ref = ClaimRef(claim.call_pk, claim.attempt)
-        listener = Listener(params_for(claim.detection_params)) if claim.detection else None
-        answer_recorded = asyncio.Event()
-        recorded: list[Verdict] = []  # the verdicts handed to the store, in order
         listening = None
-        if listener is not None:
-
-            async def record(verdict: Verdict) -> None:
-                await answer_recorded.wait()  # a decision is recorded on a connected call
-                recorded.append(verdict)
-                await self._with_retries(self._detected(ref, verdict))
+        if claim.detection:
 
             async def early_sit() -> None:
                 hangup_cause.append("special information tone")
                 await leg.hangup("special information tone in early media")
 
-            listening = asyncio.create_task(
-                follow(leg, listener, record, early_sit), name=f"listen-{claim.call_id}"
+            listening = Listening(
+                leg,
+                params_for(claim.detection_params),
+                lambda verdict: self._with_retries(self._detected(ref, verdict)),
+                early_sit,
             )
 
         loop = asyncio.get_running_loop()
@@ -309,20 +282,22 @@ class Dialer:
                     if not held:
                         await leg.hangup("lease lost")
                         continue
-                    answer_recorded.set()
+                    if listening is not None:
+                        listening.answer_recorded.set()
                     if claim.postd:
                         await leg.send_dtmf(claim.postd)
                 elif isinstance(event, Ended):
+                    sit = None
                     if listening is not None:
-                        await stop(listening)
-                    if listener is not None and answered is not None:
-                        last = recorded[-1] if recorded else None
-                        answered = await self._settle(ref, listener, answer_recorded, last)
-                    return _result(event, answered, hangup_cause, listener)
+                        await listening.stop()
+                        sit = listening.sit
+                        if answered is not None:
+                            answered = Answered(await listening.settle())
+                    return _result(event, answered, hangup_cause, sit)
         finally:
             timer.cancel()
             if listening is not None:
-                await stop(listening)
+                await listening.stop()
         return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
 
     def _detected(self, ref: ClaimRef, verdict: Verdict) -> DetectedOp:
@@ -335,23 +310,6 @@ class Dialer:
             verdict.beep_end_ms,
             self.store.clock(),
         )
-
-    async def _settle(
-        self,
-        ref: ClaimRef,
-        listener: Listener,
-        answer_recorded: asyncio.Event,
-        last_recorded: Verdict | None,
-    ) -> Answered:
-        """An answered call ended: its callee type is detection's verdict, made final now
-        (``unknown`` if the audio ended before a decision), and recorded unless the store
-        already has it (the listener may have been stopped before it could record it)."""
-        verdict = listener.end()
-        if verdict is None:  # no audio came after the answer
-            return Answered(CalleeType.UNKNOWN)
-        if verdict != last_recorded and answer_recorded.is_set():
-            await self._with_retries(self._detected(ref, verdict))
-        return Answered(verdict.callee_type)
 
     def _ring_timeout(self, leg: Leg, hangup_cause: list[str]) -> None:
         hangup_cause.append("ring timeout")
@@ -460,10 +418,10 @@ class Dialer:
 
 
 def _result(
-    event: Ended, answered: Answered | None, hangup_cause: list[str], listener: Listener | None
+    event: Ended, answered: Answered | None, hangup_cause: list[str], sit: Verdict | None
 ) -> AttemptResult:
-    """Map a leg's end to an attempt result (SPEC §6)."""
-    if listener is not None and listener.sit is not None and answered is None:
+    """Map a leg's end to an attempt result (SPEC §6); ``sit``: a SIT heard while ringing."""
+    if sit is not None and answered is None:
         return AttemptResult(
             False, CalleeType.INFORMATIONTONE, "special information tone in early media"
         )

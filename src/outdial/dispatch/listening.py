@@ -1,7 +1,9 @@
 """Listening to a call's audio: a SIT while it rings, then who answered (SPEC §7).
 
-Pure and synchronous, like the detector it wraps: the dialer feeds every ``AudioFrame`` the
-leg delivers and acts on what comes back.
+``Listener`` is pure and synchronous, like the detector it wraps: fed every ``AudioFrame`` the
+leg delivers, it says what to act on. ``Listening`` runs one for a call in the dialer: a task
+that reads the leg's audio, records verdicts once the answer is stored, and settles the callee
+type when the call ends.
 """
 
 from __future__ import annotations
@@ -66,6 +68,51 @@ class Listener:
         return self._answered.end() if self._answered is not None else None
 
 
+class Listening:
+    """Detection on one call, from the dial to the end of the call."""
+
+    def __init__(
+        self,
+        leg: Leg,
+        params: DetectionParams,
+        record: Callable[[Verdict], Awaitable[object]],
+        early_sit: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.listener = Listener(params)
+        # Set once the answer is stored: a verdict is recorded on a connected call only.
+        self.answer_recorded = asyncio.Event()
+        self._record = record
+        self._recorded: list[Verdict] = []  # handed to the store, in order
+        self._task = asyncio.create_task(
+            follow(leg, self.listener, self._when_connected, early_sit),
+            name=f"listen-{leg.request.call_id}",
+        )
+
+    async def _when_connected(self, verdict: Verdict) -> None:
+        await self.answer_recorded.wait()
+        self._recorded.append(verdict)
+        await self._record(verdict)
+
+    @property
+    def sit(self) -> Verdict | None:
+        return self.listener.sit
+
+    async def stop(self) -> None:
+        await stop(self._task)
+
+    async def settle(self) -> CalleeType:
+        """The answered call ended: detection's verdict made final (``unknown`` if the audio
+        ended undecided, or none came), and recorded unless the store already has it (the
+        task may have been stopped before it could record it)."""
+        verdict = self.listener.end()
+        if verdict is None:
+            return CalleeType.UNKNOWN
+        last = self._recorded[-1] if self._recorded else None
+        if verdict != last and self.answer_recorded.is_set():
+            await self._record(verdict)
+        return verdict.callee_type
+
+
 async def follow(
     leg: Leg,
     listener: Listener,
@@ -102,4 +149,4 @@ async def stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-__all__ = ["Listener", "follow", "stop"]
+__all__ = ["Listener", "Listening", "follow", "stop"]
