@@ -218,6 +218,11 @@ def cmd_deployment_create(args: argparse.Namespace) -> int:
             "queue_url": f"/api/apps/{dep.application_id}/{dep.id}/queue",
         }
     )
+    if dep.trunk_id is None:
+        print(
+            "note: no --trunk, so this deployment's calls will be queued but not dialed",
+            file=sys.stderr,
+        )
     return 0
 
 

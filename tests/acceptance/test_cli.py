@@ -105,6 +105,31 @@ def test_account_create_prints_the_key_once(database_url: str) -> None:
     assert len(created["webhook_secret"]) >= 32
 
 
+def test_a_deployment_without_a_trunk_is_made_with_a_note_and_detection(
+    database_url: str,
+) -> None:
+    url = ("--database-url", database_url)
+    run_json("account", "create", *url, "--email", "ops@example.com")
+    app = run_json("app", "create", *url, "--account", "ops@example.com", "--name", "Reminders")
+    done = run("deployment", "create", *url, "--app", str(app["application_id"]))
+
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    assert (made["trunk"], made["detection"], made["detection_params"]) == (None, True, {})
+    assert "queued but not dialed" in done.stderr
+    tuned = run_json(
+        *("deployment", "create", *url, "--app", str(app["application_id"])),
+        *("--no-detection", "--detection-params", '{"dead_air_ms": 4000}'),
+    )
+    assert (tuned["detection"], tuned["detection_params"]) == (False, {"dead_air_ms": 4000})
+    refused = run(
+        *("deployment", "create", *url, "--app", str(app["application_id"])),
+        *("--detection-params", '{"dead_air": 4000}'),
+    )
+    assert refused.returncode == 2
+    assert "'dead_air' is not a detection parameter" in refused.stderr
+
+
 def test_a_duplicate_account_is_an_error_on_stderr(database_url: str) -> None:
     run_json("account", "create", "--database-url", database_url, "--email", "ops@example.com")
 

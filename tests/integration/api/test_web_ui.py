@@ -13,6 +13,7 @@ from api_support import Clock, Tenant, TestClient
 
 from outdial.calls import CalleeType
 from outdial.store.store import Store
+from outdial.telephony.trunk import TrunkKind
 
 ROW = r'<tr><td class="num">(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>'  # a rejected row
 PASSWORD = "a password"  # what make_tenant gives every account
@@ -373,3 +374,15 @@ def test_password_guessing_is_slowed_down(client: TestClient, tenant: Tenant) ->
     assert refused.status_code == 429
     assert "Too many sign-in attempts" in refused.text
     assert client.get("/ui/deployments", follow_redirects=False).status_code == 303
+
+
+def test_a_deployment_without_a_trunk_says_its_calls_are_not_dialed(
+    client: TestClient, tenant: Tenant, store: Store
+) -> None:
+    sign_in(client, tenant)
+    assert 'id="no-trunk"' in client.get(queue_page(tenant)).text
+    assert "no trunk: not dialing" in client.get("/ui/deployments").text
+    trunk = store.create_trunk("sim", TrunkKind.SIMULATED, lines=1, cps=1.0, config='{"rules": []}')
+    store.set_deployment_trunk(tenant.dep_id, trunk.id)
+    assert 'id="no-trunk"' not in client.get(queue_page(tenant)).text
+    assert "no trunk: not dialing" not in client.get("/ui/deployments").text
