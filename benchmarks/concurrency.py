@@ -182,8 +182,8 @@ def overhang_ms(
 ) -> list[float]:
     """For the first ``lines`` calls to start: how much longer than ``hold`` each leg was up.
 
-    Outdial's own time per call: the simulated callee starts talking only once the dialer has
-    taken in the answer, that is after ``record_ringing`` and ``record_answer`` have committed.
+    A simulated call keeps its own timeline from the dial (the callee hangs up ``ring_s +
+    talk_s`` after it), so this is the event loop's delay in running the callee's timer.
     """
     first = sorted(starts, key=starts.__getitem__)[:lines]
     return sorted((ends[c] - starts[c] - hold) * 1000 for c in first)

@@ -50,18 +50,9 @@ class Listener:
         return None
 
     @property
-    def answered(self) -> bool:
-        """Audio from after the answer has been heard."""
-        return self._answered is not None
-
-    @property
     def finished(self) -> bool:
         """Nothing more to learn: the answered call's verdict is final (beep included)."""
         return self._answered is not None and self._answered.finished
-
-    @property
-    def verdict(self) -> Verdict | None:
-        return self._answered.verdict if self._answered is not None else None
 
     def end(self) -> Verdict | None:
         """The call ended: the answered call's verdict, settled (``unknown`` if undecided)."""

@@ -25,7 +25,7 @@ from outdial.calls import (
 from outdial.dispatch.pacing import advance, allowance, share
 from outdial.errors import Conflict, InvalidField
 from outdial.store.callstore import _may_become, lock_calls_in_order
-from outdial.store.progress import ProgressStore
+from outdial.store.progress import ACTIVE, ProgressStore
 from outdial.store.tables import (
     attempts,
     calls,
@@ -34,7 +34,6 @@ from outdial.store.tables import (
 )
 from outdial.telephony.trunk import Trunk, TrunkKind
 
-ACTIVE = (CallStatus.DIALING.value, CallStatus.CONNECTED.value)
 REAP_GRACE = 1.0  # seconds past a lease's expiry before it is taken over (clock skew)
 CANDIDATE_FACTOR = 4  # candidates read per free line, so calling hours can skip some
 

@@ -31,7 +31,7 @@ from outdial.dispatch.policy import AttemptResult, Decision, after_attempt
 from outdial.store.callstore import CallStore
 from outdial.store.tables import attempts, call_events, calls, deployments
 
-ACTIVE = frozenset({CallStatus.DIALING.value, CallStatus.CONNECTED.value})
+ACTIVE = (CallStatus.DIALING.value, CallStatus.CONNECTED.value)  # a worker holds the call
 MAY_CONNECT = frozenset(s.value for s in sources_of(CallStatus.CONNECTED))
 CAUSE_LENGTH = 200  # characters of a cause or detail kept
 DETECT_CAUSE_LENGTH = 100  # characters of a detection rule's name kept
@@ -191,9 +191,6 @@ class ProgressStore(CallStore):
         for pk, at in batch.final:
             self._enqueue_result(conn, pk, at)
         return outcomes
-
-    def record_ringing(self, claim: AttemptKey, worker: str) -> None:
-        self._one(RingingOp(ClaimRef(claim.call_pk, claim.attempt), worker, self.clock()))
 
     def record_answer(self, claim: AttemptKey, worker: str) -> bool:
         """dialing -> connected; False if this worker no longer holds the call."""
