@@ -38,7 +38,7 @@ from pathlib import Path
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.options import Schedule
 from outdial.store.store import NewCall, Store, new_call_ids
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 EMAIL = "bench@example.com"
 FIRST_NUMBER = 2_000_000  # calls go to +1617 2000000, +1617 2000001, ...

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from outdial.audio import synth
+from outdial.audio.frames import FRAME_SAMPLES, SAMPLE_RATE
+from outdial.audio.g711 import ulaw_decode
 from outdial.calls import CalleeType
-from outdial.detect import synth
-from outdial.detect.g711 import ulaw_decode
-from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
 
 FloatArray = npt.NDArray[np.float64]
 REPO = Path(__file__).resolve().parent.parent

@@ -34,8 +34,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus
+from outdial.audio.frames import FRAME_SAMPLES, SAMPLE_RATE
 from outdial.calls import CalleeType
-from outdial.detect import FRAME_SAMPLES, SAMPLE_RATE, Detector, Verdict
+from outdial.detect import Detector, Verdict
 
 CLASSES = (
     CalleeType.VOICE,

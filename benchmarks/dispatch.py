@@ -46,12 +46,12 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from outdial.dispatch.dialer import Dialer, DialerSettings
-from outdial.dispatch.policy import Decision
 from outdial.options import Schedule
+from outdial.policy import Decision
 from outdial.store.progress import FinishOp, Outcome, ProgressOp
 from outdial.store.store import Claim, NewCall, Store, new_call_ids
 from outdial.store.tables import attempts, call_events, calls
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 EMAIL = "bench@example.com"
 FIRST_NUMBER = 2_000_000  # calls go to +1617 2000000, +1617 2000001, ...

@@ -31,18 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
+from outdial.audio import g711
 from outdial.calls import CallStatus
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.options import Schedule
 from outdial.store import db
 from outdial.store.store import NewCall, Store, new_call_ids
-from outdial.telephony import g711
 from outdial.telephony.carrier import Carrier, DialRequest, Leg
 from outdial.telephony.sip.call import SipLeg
 from outdial.telephony.sip.carrier import SipCarrier
 from outdial.telephony.sip.config import SipTrunkConfig, load_sip_config
 from outdial.telephony.sip.uri import SipUri
-from outdial.telephony.trunk import Trunk, TrunkKind
+from outdial.trunks import Trunk, TrunkKind
 
 HERE = Path(__file__).parent / "sip"
 LINES = 200  # calls up at once, for sipp (-l) and for the outdial trunk

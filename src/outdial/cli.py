@@ -28,7 +28,7 @@ from outdial.store import db
 from outdial.store.store import Store
 from outdial.telephony.simulated import load_sim_config
 from outdial.telephony.sip.config import parse_sip_config
-from outdial.telephony.trunk import DEFAULT_TRUNK_CPS, DEFAULT_TRUNK_LINES, TrunkKind
+from outdial.trunks import DEFAULT_TRUNK_CPS, DEFAULT_TRUNK_LINES, TrunkKind
 
 DEMO_EMAIL = "demo@outdial.local"
 DEMO_PASSWORD = "demo-password"

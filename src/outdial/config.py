@@ -11,6 +11,7 @@ MAX_REQUEST_BYTES = 1024 * 1024  # bytes, for every request but bulk_queue
 QUEUE_RATE = 5.0  # single-call queue requests per second per account, sustained
 QUEUE_BURST = 20  # single-call queue requests an account may make at once
 MAX_BULK_ROWS = 500_000  # rows per bulk request
+CALL_LEASE = 30.0  # seconds a claimed call stays its dialer's without a heartbeat
 
 
 def default_database_url() -> str:
@@ -30,7 +31,7 @@ class Settings:
     max_bulk_rows: int = MAX_BULK_ROWS
     ingest_workers: int = 2  # processes validating large uploads; 0 validates in-process
     dialer: bool = True  # run the dialer in this process
-    lease: float = 30.0  # seconds a claimed call stays ours without a heartbeat
+    lease: float = CALL_LEASE  # seconds a claimed call stays ours without a heartbeat
     dial_log: Path | None = None  # JSON lines per dial start and end (tests prove exactly-once)
     # Signs the web UI's session cookies. None: a random one per process, so sign-ins end when
     # it restarts; give every process behind one address the same secret.

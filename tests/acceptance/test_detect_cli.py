@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from acceptance_support import run
 
-from outdial.detect import synth
-from outdial.detect.g711 import alaw_encode, ulaw_encode
+from outdial.audio import synth
+from outdial.audio.g711 import alaw_encode, ulaw_encode
 
 FIELDS = {"file", "callee_type", "decided_ms", "beep_end_ms", "cause"}
 

@@ -14,7 +14,7 @@ from outdial.calls import CallStatus
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.options import Schedule
 from outdial.store.store import NewCall, Store, new_call_ids
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 FINAL = {CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.UNCALLED}
 

@@ -11,7 +11,7 @@ from outdial.calls import CallStatus
 from outdial.dispatch.hours_filter import hours_filter
 from outdial.options import Schedule
 from outdial.store.store import NewCall, Store, new_call_ids
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 BOSTON = "+16175550101"  # America/New_York
 LOS_ANGELES = "+14155550101"  # America/Los_Angeles

@@ -16,8 +16,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import corpus
+from outdial.audio import synth
 from outdial.calls import CalleeType
-from outdial.detect import Detector, synth
+from outdial.detect import Detector
 
 # Two tuning voices and two held-out voices, one clip of every scenario each.
 VOICES = (*corpus.TRAIN_VOICES[:2], *corpus.HELDOUT_VOICES[-2:])

@@ -16,7 +16,7 @@ from simdial_support import all_final, make_dep, make_trunk, queue, run_dialers
 from outdial.accounts import Account
 from outdial.calls import CalleeType, CallStatus
 from outdial.store.store import Store
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 # Talk times long enough for each kind to be decided, as a real callee's would be.
 RULES = [

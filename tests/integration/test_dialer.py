@@ -22,8 +22,8 @@ from sqlalchemy import update
 from outdial.accounts import Account, Deployment
 from outdial.calls import CalleeType, CallStatus, IllegalTransition
 from outdial.dispatch.dialer import Dialer, DialerSettings
-from outdial.dispatch.policy import AttemptResult
 from outdial.options import Schedule
+from outdial.policy import AttemptResult
 from outdial.store import db
 from outdial.store.store import Store
 from outdial.store.tables import deployments, webhook_deliveries

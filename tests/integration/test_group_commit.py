@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from outdial.accounts import Account, Deployment
 from outdial.calls import CalleeType, CallStatus, IllegalTransition
-from outdial.dispatch.policy import AttemptResult, Decision
 from outdial.options import Schedule
+from outdial.policy import AttemptResult, Decision
 from outdial.store import db
 from outdial.store.groupcommit import GroupCommit, GroupCommitClosed
 from outdial.store.progress import (
@@ -33,7 +33,7 @@ from outdial.store.progress import (
     RingingOp,
 )
 from outdial.store.store import Claim, NewCall, Store, new_call_ids
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 HUNG_UP = AttemptResult(True, CalleeType.VOICE, "callee hung up")
 BUSY = AttemptResult(False, CalleeType.BUSY, "486 Busy Here", 486)

@@ -21,13 +21,13 @@ import pytest
 
 from outdial.accounts import Account
 from outdial.calls import CalleeType
-from outdial.dispatch.policy import AttemptResult
 from outdial.dispatch.webhooks import WebhookSender, WebhookSettings
 from outdial.errors import Forbidden, NotFound
 from outdial.options import Schedule
+from outdial.policy import AttemptResult
 from outdial.store import db
 from outdial.store.store import DeliveryState, DeliveryView, NewCall, Store, new_call_ids
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 # Tiny timings, so a day of back-off fits in a second.
 FAST = WebhookSettings(

@@ -8,9 +8,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from outdial.audio import synth
+from outdial.audio.g711 import ulaw_encode
 from outdial.calls import CalleeType
-from outdial.detect import Cause, DetectionParams, Detector, Verdict, synth
-from outdial.detect.g711 import ulaw_encode
+from outdial.detect import Cause, DetectionParams, Detector, Verdict
 
 FRAME = 160
 

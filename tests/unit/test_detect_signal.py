@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from outdial.detect import features, synth
+from outdial.audio import synth
+from outdial.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from outdial.detect import features
 from outdial.detect.audio import AudioFormatError, decode_wav, read_audio, resample
-from outdial.detect.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from outdial.detect.goertzel import ToneBank, goertzel_power
 
 DATA = Path(__file__).parent / "data"
-# What each of the 256 codes decodes to (the codec is outdial.telephony.g711, shared with RTP).
+# What each of the 256 codes decodes to (the codec is outdial.audio.g711, shared with RTP).
 ULAW_TABLE = ulaw_decode(bytes(range(256)))
 ALAW_TABLE = alaw_decode(bytes(range(256)))
 RATE = 8000

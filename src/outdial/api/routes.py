@@ -36,7 +36,7 @@ from outdial.errors import (
 )
 from outdial.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from outdial.metrics import render as render_metrics
-from outdial.options import parse_timestamp
+from outdial.options import MAX_MESSAGE_REFERENCE, parse_timestamp
 from outdial.queueing import QueueService
 from outdial.store.store import BatchReport, CallQuery, Store
 
@@ -282,7 +282,7 @@ async def list_calls(
     phone_number: Annotated[
         str | None, Query(max_length=32, description="digits the number contains")
     ] = None,
-    message_reference: Annotated[str | None, Query(max_length=255)] = None,
+    message_reference: Annotated[str | None, Query(max_length=MAX_MESSAGE_REFERENCE)] = None,
     since: Annotated[
         str | None, Query(description="queued at or after (Unix seconds or ISO 8601)")
     ] = None,

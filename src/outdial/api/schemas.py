@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from outdial.options import MAX_MESSAGE_REFERENCE
+
 TIMESTAMP_DOC = "Unix seconds, or ISO 8601 with an offset (e.g. 2026-12-01T09:00:00-05:00)"
 
 
@@ -63,7 +65,7 @@ class CallFields(BaseModel):
         None, description="JSON object (or its text in a form); each key becomes a flow variable."
     )
     message_reference: str | None = Field(
-        None, max_length=255, description="Your own correlation key, echoed back."
+        None, max_length=MAX_MESSAGE_REFERENCE, description="Your own correlation key, echoed back."
     )
 
 

@@ -12,13 +12,10 @@ Pure and synchronous. A carrier feeds the callee's audio from answer, 20 ms at a
 """
 
 from outdial.detect.detector import Detector
-from outdial.detect.params import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, DetectionParams
+from outdial.detect.params import DetectionParams
 from outdial.detect.verdict import Cause, Verdict
 
 __all__ = [
-    "FRAME_MS",
-    "FRAME_SAMPLES",
-    "SAMPLE_RATE",
     "Cause",
     "DetectionParams",
     "Detector",

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from outdial.detect.g711 import alaw_decode, ulaw_decode
-from outdial.detect.params import SAMPLE_RATE
+from outdial.audio.frames import SAMPLE_RATE
+from outdial.audio.g711 import alaw_decode, ulaw_decode
 
 FORMAT_PCM = 0x0001  # WAVE_FORMAT_PCM
 FORMAT_FLOAT = 0x0003  # WAVE_FORMAT_IEEE_FLOAT

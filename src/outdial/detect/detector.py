@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from outdial.audio.frames import FRAME_MS, FRAME_SAMPLES
+from outdial.audio.g711 import alaw_decode, ulaw_decode
 from outdial.calls import CalleeType
 from outdial.detect import features
-from outdial.detect.g711 import alaw_decode, ulaw_decode
-from outdial.detect.params import FRAME_MS, FRAME_SAMPLES, DetectionParams
+from outdial.detect.params import DetectionParams
 from outdial.detect.tones import TONE_GAP_FRAMES, FaxTones, SitTone
 from outdial.detect.vad import VoiceActivity
 from outdial.detect.verdict import Cause, Verdict

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from outdial.audio.frames import FRAME_SAMPLES, SAMPLE_RATE
 from outdial.detect.goertzel import ToneBank
-from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
 
 WINDOW = 2 * FRAME_SAMPLES  # samples analysed per frame (40 ms)
 FULL_SCALE = 32768.0  # 16-bit full scale, for dBFS

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from outdial.audio.frames import FRAME_SAMPLES
 from outdial.detect.audio import AudioFormatError, read_audio
 from outdial.detect.detector import Detector
-from outdial.detect.params import FRAME_SAMPLES, DetectionParams
+from outdial.detect.params import DetectionParams
 
 _SILENCE = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 

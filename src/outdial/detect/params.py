@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SAMPLE_RATE = 8000  # Hz: every detector input is 8 kHz mono
-FRAME_MS = 20  # ms per frame fed to the detector
-FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 160 samples
+from outdial.audio.frames import FRAME_MS
 
 
 @dataclass(frozen=True, slots=True)

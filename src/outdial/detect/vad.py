@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import webrtcvad  # type: ignore[import-untyped]
 
-from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
+from outdial.audio.frames import FRAME_SAMPLES, SAMPLE_RATE
 
 
 class VoiceActivity:

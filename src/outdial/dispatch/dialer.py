@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from outdial.calls import CalleeType
+from outdial.config import CALL_LEASE
 from outdial.detect import Verdict
 from outdial.detect.overrides import params_for
 from outdial.dispatch.diallog import DialLog
 from outdial.dispatch.hours_filter import hours_filter
 from outdial.dispatch.listening import Listening
-from outdial.dispatch.policy import AttemptResult
-from outdial.dispatch.wakeup import listen
+from outdial.policy import AttemptResult
 from outdial.store.groupcommit import GroupCommit
 from outdial.store.progress import (
     AnswerOp,
@@ -44,11 +44,11 @@ from outdial.store.progress import (
 )
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, Ringing
-from outdial.telephony.trunk import Trunk, build_carrier
+from outdial.telephony.trunk import build_carrier
+from outdial.trunks import Trunk
 
 log = logging.getLogger(__name__)
 
-LEASE = 30.0  # seconds a claim stays ours without a heartbeat
 POLL = 0.5  # seconds between claim attempts when nothing wakes the loop
 MAX_CLAIM = 200  # calls claimed per pass
 EXPIRE_EVERY = 1.0  # seconds between closing expired call windows
@@ -63,7 +63,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class DialerSettings:
-    lease: float = LEASE
+    lease: float = CALL_LEASE
     poll: float = POLL
     max_active: int = 10_000  # calls this process holds at once
     dial_log: Path | None = None  # JSON lines, one when a dial starts and one when it ends
@@ -128,7 +128,9 @@ class Dialer:
         ]
         self._writer = GroupCommit(self.store)
         if self.store.engine.dialect.name == "postgresql":
-            side.append(asyncio.create_task(listen(self.store.engine, self.wake), name="listener"))
+            side.append(
+                asyncio.create_task(self.store.listen_for_queued(self.wake), name="listener")
+            )
         try:
             await self._claim_loop()
         finally:

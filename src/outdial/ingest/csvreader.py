@@ -29,18 +29,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from outdial.errors import BadRequest
+from outdial.options import MAX_MESSAGE_REFERENCE
 
 __all__ = [
     "MAX_FIELD_LENGTH",
     "MAX_LINE_LENGTH",
-    "MAX_MESSAGE_REFERENCE_LENGTH",
     "CsvRow",
     "CsvRowError",
     "read_csv",
 ]
 
 MAX_FIELD_LENGTH = 4096  # characters in one field, after stripping
-MAX_MESSAGE_REFERENCE_LENGTH = 255  # characters (SPEC §3)
 MAX_LINE_LENGTH = 1_048_576  # characters in one physical line: bounds the memory one line takes
 MAX_SHOWN_VALUE_LENGTH = 200  # characters of CsvRowError.value
 
@@ -327,11 +326,11 @@ def _row(
 ) -> CsvRow | CsvRowError:
     if not destination:
         return _error(start, fields, "destination is empty")
-    if len(reference) > MAX_MESSAGE_REFERENCE_LENGTH:
+    if len(reference) > MAX_MESSAGE_REFERENCE:
         return _error(
             start,
             fields,
-            f"message_reference is longer than {MAX_MESSAGE_REFERENCE_LENGTH} characters",
+            f"message_reference is longer than {MAX_MESSAGE_REFERENCE} characters",
         )
     return CsvRow(start, destination, reference or None, parameters)
 

@@ -28,6 +28,7 @@ from outdial.calls import (
 from outdial.errors import Conflict, Forbidden, NotFound
 from outdial.options import Schedule
 from outdial.store.base import StoreBase
+from outdial.store.notify import notify_queued
 from outdial.store.tables import (
     attempts,
     batch_rejects,
@@ -180,12 +181,6 @@ def lock_calls_in_order(conn: Connection, where: Any) -> None:
         conn.execute(select(calls.c.id).where(where).order_by(calls.c.id).with_for_update())
 
 
-def _notify_queued(conn: Connection) -> None:
-    """Wake dialers in other processes once this transaction commits (PostgreSQL only)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("NOTIFY outdial_queue")
-
-
 def new_call_id() -> str:
     return new_call_ids(1)[0]
 
@@ -214,7 +209,7 @@ class CallStore(StoreBase):
             return self.queue_batch(deployment, schedule, batch, source=source, filename=filename)
         with self._write() as conn:
             _insert_calls(conn, self._shared_values(deployment, schedule, None), new_calls)
-            _notify_queued(conn)
+            notify_queued(conn)
         return None
 
     def queue_batch(
@@ -269,7 +264,7 @@ class CallStore(StoreBase):
                         for r in batch.rejects[start : start + INSERT_CHUNK]
                     ],
                 )
-            _notify_queued(conn)
+            notify_queued(conn)
             conn.execute(
                 update(batches)
                 .where(batches.c.id == batch_pk.id)

@@ -22,8 +22,8 @@ from outdial.calls import (
     CallStatus,
     cancel_outcome,
 )
-from outdial.dispatch.pacing import advance, allowance, share
 from outdial.errors import Conflict, InvalidField
+from outdial.pacing import advance, allowance, share
 from outdial.store.callstore import _may_become, lock_calls_in_order
 from outdial.store.progress import ACTIVE, ProgressStore
 from outdial.store.tables import (
@@ -32,7 +32,7 @@ from outdial.store.tables import (
     deployments,
     trunks,
 )
-from outdial.telephony.trunk import Trunk, TrunkKind
+from outdial.trunks import Trunk, TrunkKind
 
 REAP_GRACE = 1.0  # seconds past a lease's expiry before it is taken over (clock skew)
 CANDIDATE_FACTOR = 4  # candidates read per free line, so calling hours can skip some

@@ -27,7 +27,7 @@ from outdial.calls import (
     check_transition,
     sources_of,
 )
-from outdial.dispatch.policy import AttemptResult, Decision, after_attempt
+from outdial.policy import AttemptResult, Decision, after_attempt
 from outdial.store.callstore import CallStore
 from outdial.store.tables import attempts, call_events, calls, deployments
 

@@ -6,8 +6,9 @@ API, CLI, UI and dialer call these; none of them builds a query of its own.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from outdial.store import db
+from outdial.store import db, notify
 from outdial.store.base import Clock, StoreBase
 from outdial.store.callstore import (
     BatchReport,
@@ -57,3 +58,8 @@ class Store(TenantStore, DispatchStore, WebhookStore, ReportStore):
         engine = db.make_engine(database_url)
         db.ensure_schema(engine)
         return cls(engine, clock)
+
+    async def listen_for_queued(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever another process queues calls (PostgreSQL LISTEN), until
+        cancelled; returns at once on SQLite, where one process does everything."""
+        await notify.listen_for_queued(self.engine, wake)

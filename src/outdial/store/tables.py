@@ -23,6 +23,8 @@ from sqlalchemy import (
     true,
 )
 
+from outdial.options import MAX_MESSAGE_REFERENCE
+
 # BIGINT primary keys on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -140,7 +142,7 @@ calls = Table(
     Column("next_attempt_at", Float, nullable=False),
     Column("last_attempt_at", Float, nullable=True),
     Column("duration", Float, nullable=True),
-    Column("message_reference", String(255), nullable=True),
+    Column("message_reference", String(MAX_MESSAGE_REFERENCE), nullable=True),
     Column("call_parameters", Text, nullable=False),  # JSON object
     Column("result_url", String(2048), nullable=True),
     Column("results", Text, nullable=True),  # JSON object recorded by the flow

@@ -11,13 +11,19 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from outdial import security
-from outdial.accounts import DEFAULT_CPS, DEFAULT_MAX_LINES, Account, Application, Deployment
+from outdial.accounts import (
+    DEFAULT_CPS,
+    DEFAULT_MAX_LINES,
+    MIN_RING_TIMEOUT,
+    RING_TIMEOUT,
+    Account,
+    Application,
+    Deployment,
+)
 from outdial.calls import DEFAULT_RETRY_ON, CalleeType
-from outdial.detect.overrides import params_from
 from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
 from outdial.store.base import StoreBase
 from outdial.store.tables import accounts, applications, deployments
-from outdial.telephony.carrier import MIN_RING_TIMEOUT, RING_TIMEOUT
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -144,8 +150,6 @@ class TenantStore(StoreBase):
             )
         if max_lines < 1:
             raise InvalidField("max_lines", f"{max_lines} must be at least 1")
-        if detection_params:
-            params_from(detection_params)  # a bad name or value is refused, named
         if not cps > 0:
             raise InvalidField("cps", f"{cps} must be more than 0")
         with self._write() as conn:

@@ -19,9 +19,6 @@ from typing import Any
 
 from outdial.calls import CalleeType
 
-RING_TIMEOUT = 30.0  # seconds a call may ring before it counts as noanswer (SPEC §6)
-MIN_RING_TIMEOUT = 15.0  # seconds; shorter ring timeouts hang up on people reaching the phone
-
 
 @dataclass(frozen=True, slots=True)
 class DialRequest:

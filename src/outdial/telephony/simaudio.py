@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from outdial.audio import synth
+from outdial.audio.g711 import ulaw_decode
 from outdial.calls import CalleeType
-from outdial.detect import synth
-from outdial.detect.g711 import ulaw_decode
 
 CLIPS = Path(__file__).parent / "sim_clips"
 PEOPLE = ("person-hello", "person-named")

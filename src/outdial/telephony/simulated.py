@@ -25,8 +25,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from outdial.audio.frames import FRAME_SAMPLES, SAMPLE_RATE
 from outdial.calls import ANSWERED_CALLEE_TYPES, CalleeType
-from outdial.detect.params import FRAME_SAMPLES, SAMPLE_RATE
 from outdial.errors import InvalidField
 from outdial.telephony import simaudio
 from outdial.telephony.carrier import (

@@ -13,7 +13,7 @@ from api_support import Clock, Tenant, TestClient
 
 from outdial.calls import CalleeType
 from outdial.store.store import Store
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 ROW = r'<tr><td class="num">(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>'  # a rejected row
 PASSWORD = "a password"  # what make_tenant gives every account

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from outdial.telephony import g711
+from outdial.audio import g711
 from outdial.telephony.carrier import AudioFrame, DialRequest, Ended, LegEvent
 from outdial.telephony.sip.carrier import SipCarrier
 from outdial.telephony.sip.config import SipTrunkConfig

@@ -23,8 +23,8 @@ from sip_support import (
     trunk_config,
 )
 
+from outdial.audio import g711
 from outdial.calls import CalleeType
-from outdial.telephony import g711
 from outdial.telephony.carrier import Answered, Ended, Ringing
 from outdial.telephony.sip import message
 from outdial.telephony.sip.carrier import SipCarrier

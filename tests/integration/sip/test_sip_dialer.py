@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from sip_support import Sipp, tone_file, trunk_config
 
+from outdial.audio import g711
 from outdial.calls import CalleeType, CallStatus
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.options import Schedule
 from outdial.store import db
 from outdial.store.store import NewCall, Store, new_call_ids
-from outdial.telephony import g711
 from outdial.telephony.simaudio import clip
-from outdial.telephony.trunk import TrunkKind
+from outdial.trunks import TrunkKind
 
 FINAL = {CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.UNCALLED}
 

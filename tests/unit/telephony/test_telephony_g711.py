@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from outdial.telephony import g711
+from outdial.audio import g711
 
 
 def test_ulaw_known_values() -> None:

@@ -20,7 +20,7 @@ from typing import cast
 
 import numpy as np
 
-from outdial.telephony import g711
+from outdial.audio import g711
 from outdial.telephony.rtp.dtmf import PAUSE_FRAMES, DtmfReceiver, TelephoneEvent, digit_payloads
 from outdial.telephony.rtp.packet import HEADER, RTP_VERSION, RtpPacket, RtpParseError, is_rtcp
 from outdial.telephony.sip.sdp import PCMA, PCMU, MediaParams

@@ -4,7 +4,7 @@ import asyncio
 import itertools
 from typing import Any, cast
 
-from outdial.telephony import g711
+from outdial.audio import g711
 from outdial.telephony.rtp.dtmf import TelephoneEvent
 from outdial.telephony.rtp.packet import RtpPacket
 from outdial.telephony.rtp.session import PortPool, RtpSession

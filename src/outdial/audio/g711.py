@@ -64,3 +64,34 @@ def encode(samples: Samples, *, alaw: bool = False) -> bytes:
     """16-bit linear samples to G.711 bytes."""
     index = samples.astype(np.int32) + 32768
     return bytes(_encode_table(alaw)[index].tobytes())
+
+
+# The names detection and audio files use: bytes or uint8 arrays in, int16 arrays out.
+
+
+def _payload(data: bytes | npt.NDArray[np.uint8]) -> bytes:
+    return data if isinstance(data, bytes) else np.asarray(data, dtype=np.uint8).tobytes()
+
+
+def _clipped(samples: npt.NDArray[np.integer]) -> Samples:
+    return np.clip(np.asarray(samples), -32768, 32767).astype(np.int16)
+
+
+def ulaw_decode(data: bytes | npt.NDArray[np.uint8]) -> Samples:
+    """16-bit linear samples from µ-law bytes (PCMU, RTP payload type 0)."""
+    return decode(_payload(data))
+
+
+def alaw_decode(data: bytes | npt.NDArray[np.uint8]) -> Samples:
+    """16-bit linear samples from A-law bytes (PCMA, RTP payload type 8)."""
+    return decode(_payload(data), alaw=True)
+
+
+def ulaw_encode(samples: npt.NDArray[np.integer]) -> npt.NDArray[np.uint8]:
+    """µ-law bytes for 16-bit samples (the nearest code)."""
+    return np.frombuffer(encode(_clipped(samples)), dtype=np.uint8)
+
+
+def alaw_encode(samples: npt.NDArray[np.integer]) -> npt.NDArray[np.uint8]:
+    """A-law bytes for 16-bit samples (the nearest code)."""
+    return np.frombuffer(encode(_clipped(samples), alaw=True), dtype=np.uint8)

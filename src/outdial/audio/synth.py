@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from outdial.detect.params import SAMPLE_RATE
+from outdial.audio.frames import SAMPLE_RATE
 
 FloatArray = npt.NDArray[np.float64]
 RAMP_MS = 5.0  # ms raised-cosine ramp at each tone edge, so edges do not click
