@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import update
 
 from outdial.accounts import Deployment
-from outdial.store.callstore import CallQuery
+from outdial.store.newcalls import CallQuery
 from outdial.store.reportstore import HOUR
 from outdial.store.store import Store
 from outdial.store.tables import calls

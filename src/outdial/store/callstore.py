@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
@@ -16,18 +13,34 @@ from outdial.accounts import Account, Deployment
 from outdial.calls import (
     FINAL_STATUSES,
     PENDING_STATUSES,
-    Attempt,
     Call,
     CalleeType,
     CallEvent,
     CallStatus,
     Event,
     cancel_outcome,
-    sources_of,
 )
 from outdial.errors import Conflict, Forbidden, NotFound
 from outdial.options import Schedule
 from outdial.store.base import StoreBase
+from outdial.store.callrows import (
+    attempt_from_row,
+    call_from_row,
+    call_select,
+    lock_calls_in_order,
+    may_become,
+    owned_call,
+)
+from outdial.store.newcalls import (
+    INSERT_CHUNK,
+    BatchReport,
+    BatchSource,
+    CallQuery,
+    CallRow,
+    ListSource,
+    Reject,
+    insert_calls,
+)
 from outdial.store.notify import notify_queued
 from outdial.store.tables import (
     attempts,
@@ -35,154 +48,8 @@ from outdial.store.tables import (
     batches,
     call_events,
     calls,
-    deployments,
     webhook_deliveries,
 )
-
-INSERT_CHUNK = 10_000  # rows per executemany; bounds the memory of one statement
-
-
-class NewCall(NamedTuple):
-    """A validated call ready to insert (a tuple: bulk uploads make 100,000 of them)."""
-
-    call_id: str
-    phone_number: str
-    ani: str | None
-    postd: str | None
-    message_reference: str | None
-    call_parameters_json: str
-    batch_row: int | None
-
-
-# A NewCall as a plain tuple, in NewCall's field order: what validation workers send back,
-# because plain tuples cost a fifth as much to pickle as named ones.
-CallRow = tuple[str, str, str | None, str | None, str | None, str, int | None]
-
-
-class Reject(NamedTuple):
-    row: int
-    value: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class BatchReport:
-    batch_id: str
-    source: str
-    filename: str | None
-    total_rows: int
-    accepted: int
-    rejected: int
-    created_at: float
-    call_ids: tuple[str, ...] = ()
-    rejects: tuple[Reject, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class CallQuery:
-    """Filters and paging for listing a deployment's calls."""
-
-    group: str | None = None  # "pending" or "completed"
-    statuses: tuple[CallStatus, ...] = ()
-    callee_types: tuple[CalleeType, ...] = ()
-    phone_number: str | None = None  # digits to search for
-    message_reference: str | None = None
-    since: float | None = None  # on queued_timestamp
-    until: float | None = None
-    page: int = 1
-    per_page: int = 100
-    newest_first: bool = False
-
-
-class BatchSource(Protocol):
-    """A bulk request's rows: valid calls chunk by chunk, then (once exhausted) the rejects."""
-
-    rejects: list[Reject]
-    total_rows: int
-
-    def chunks(self) -> Iterator[Sequence[CallRow]]: ...
-
-
-@dataclass(slots=True)
-class ListSource:
-    """A BatchSource over rows already in memory."""
-
-    calls: Sequence[CallRow]
-    rejects: list[Reject]
-    total_rows: int
-
-    def chunks(self) -> Iterator[Sequence[CallRow]]:
-        if self.calls:
-            yield self.calls
-
-
-# NewCall's fields, as columns of the calls table
-NEW_CALL_COLUMNS = tuple(f.removesuffix("_json") for f in NewCall._fields)
-
-
-def _insert_calls(conn: Connection, shared: dict[str, Any], new_calls: Sequence[CallRow]) -> None:
-    """Insert calls with the driver's executemany on plain tuples.
-
-    Building 100,000 parameter dictionaries through SQLAlchemy's insert() costs more than the
-    insert itself; the statement is still written here, in the store, and only here.
-    """
-    names = NEW_CALL_COLUMNS + tuple(shared)
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {calls.name} ({', '.join(names)}) VALUES ({', '.join([marker] * len(names))})"
-    )
-    tail = tuple(shared.values())
-    for start in range(0, len(new_calls), INSERT_CHUNK):
-        chunk = new_calls[start : start + INSERT_CHUNK]
-        conn.exec_driver_sql(sql, [(*call, *tail) for call in chunk])
-
-
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-def new_call_ids(count: int) -> list[str]:
-    """``count`` fresh call IDs: UUIDv7 strings (RFC 9562 §5.7), 74 random bits each.
-
-    Time-ordered, so inserting them keeps the unique index's writes at its end; made from one
-    ``os.urandom`` call per batch, which costs a quarter of ``str(uuid.uuid4())`` per ID.
-    """
-    prefix = f"{time.time_ns() // 1_000_000:012x}"
-    head = f"{prefix[:8]}-{prefix[8:12]}-7"
-    randomness = os.urandom(10 * count).hex()
-    ids = []
-    for start in range(0, 20 * count, 20):
-        r = randomness[start : start + 20]
-        ids.append(f"{head}{r[0:3]}-{_VARIANT[r[3]]}{r[4:7]}-{r[7:19]}")
-    return ids
-
-
-def owned_call(row: Any, account: Account, call_id: str) -> Any:
-    """The row of call ``call_id`` if ``account`` owns it: 404 if there is none, else 403."""
-    if row is None:
-        raise NotFound(f"call {call_id!r} not found")
-    if row.account_id != account.id:
-        raise Forbidden(f"call {call_id!r} belongs to another account")
-    return row
-
-
-def _may_become(status: CallStatus) -> Any:
-    """SQL: the status is one that calls.TRANSITIONS lets become ``status``."""
-    return calls.c.status.in_(sorted(s.value for s in sources_of(status)))
-
-
-def lock_calls_in_order(conn: Connection, where: Any) -> None:
-    """PostgreSQL: lock the calls matching ``where`` in id order before a multi-row UPDATE.
-
-    Every transaction that locks several calls (this, the dialer's group commit, heartbeats)
-    takes them in id order, so two of them can never wait for each other in a cycle (a
-    deadlock). SQLite needs nothing: ``BEGIN IMMEDIATE`` lets one writer in at a time.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(calls.c.id).where(where).order_by(calls.c.id).with_for_update())
-
-
-def new_call_id() -> str:
-    return new_call_ids(1)[0]
 
 
 class CallStore(StoreBase):
@@ -208,7 +75,7 @@ class CallStore(StoreBase):
             batch = ListSource(new_calls, list(rejects), rows)
             return self.queue_batch(deployment, schedule, batch, source=source, filename=filename)
         with self._write() as conn:
-            _insert_calls(conn, self._shared_values(deployment, schedule, None), new_calls)
+            insert_calls(conn, self._shared_values(deployment, schedule, None), new_calls)
             notify_queued(conn)
         return None
 
@@ -249,7 +116,7 @@ class CallStore(StoreBase):
             ).one()
             shared = self._shared_values(deployment, schedule, batch_pk.id)
             for chunk in chunks:
-                _insert_calls(conn, shared, chunk)
+                insert_calls(conn, shared, chunk)
                 call_ids.extend(call[0] for call in chunk)
             for start in range(0, len(batch.rejects), INSERT_CHUNK):
                 conn.execute(
@@ -339,7 +206,7 @@ class CallStore(StoreBase):
 
     def get_call(self, account: Account, call_id: str) -> Call:
         with self._read() as conn:
-            row = conn.execute(_call_select().where(calls.c.call_id == call_id)).first()
+            row = conn.execute(call_select().where(calls.c.call_id == call_id)).first()
             row = owned_call(row, account, call_id)
             return self._call_with_history(conn, row)
 
@@ -357,7 +224,7 @@ class CallStore(StoreBase):
             Event(CallEvent.QUEUED.value, row.queued_at),
             *(Event(e.event, e.at, e.detail) for e in event_rows),
         )
-        return _call(row, events, tuple(_attempt(a) for a in attempt_rows))
+        return call_from_row(row, events, tuple(attempt_from_row(a) for a in attempt_rows))
 
     def list_calls(self, deployment: Deployment, query: CallQuery) -> tuple[list[Call], int]:
         conditions = [calls.c.deployment_id == deployment.id]
@@ -382,13 +249,13 @@ class CallStore(StoreBase):
         with self._read() as conn:
             total = conn.execute(select(func.count()).select_from(calls).where(where)).scalar_one()
             rows = conn.execute(
-                _call_select()
+                call_select()
                 .where(where)
                 .order_by(order)
                 .limit(query.per_page)
                 .offset((query.page - 1) * query.per_page)
             ).all()
-        return [_call(row) for row in rows], total
+        return [call_from_row(row) for row in rows], total
 
     # -- cancelling -------------------------------------------------------------------------
 
@@ -422,7 +289,7 @@ class CallStore(StoreBase):
                 if not (status == CallStatus.DIALING.value and requested):
                     raise Conflict(f"call {call_id!r} is already {status}")
                 # already being hung up: cancelling again changes nothing and is no error
-            full = conn.execute(_call_select().where(this_call)).one()
+            full = conn.execute(call_select().where(this_call)).one()
             return self._call_with_history(conn, full)
 
     def cancel_deployment(self, deployment: Deployment, reason: str = "canceled") -> int:
@@ -459,7 +326,7 @@ class CallStore(StoreBase):
         )
         changed += conn.execute(
             update(calls)
-            .where(queued, _may_become(failed), calls.c.attempts > 0)
+            .where(queued, may_become(failed), calls.c.attempts > 0)
             .values(
                 status=failed.value,
                 callee_type=func.coalesce(calls.c.callee_type, CalleeType.UNKNOWN.value),
@@ -516,7 +383,7 @@ class CallStore(StoreBase):
 
         In the transaction that made it final: the callback is sent once, whatever crashes.
         """
-        row = conn.execute(_call_select().where(calls.c.id == call_pk)).one()
+        row = conn.execute(call_select().where(calls.c.id == call_pk)).one()
         if not row.result_url:
             return
         body = json.dumps(self._call_with_history(conn, row).details(), separators=(",", ":"))
@@ -545,64 +412,3 @@ class CallStore(StoreBase):
                     for pk in call_pks[start : start + INSERT_CHUNK]
                 ],
             )
-
-
-def _call_select() -> Any:
-    return (
-        select(
-            calls,
-            deployments.c.application_id,
-            batches.c.batch_id.label("batch_uuid"),
-        )
-        .join(deployments, deployments.c.id == calls.c.deployment_id)
-        .outerjoin(batches, batches.c.id == calls.c.batch_pk)
-    )
-
-
-def _call(
-    row: Row[Any], events: tuple[Event, ...] = (), attempt_list: tuple[Attempt, ...] = ()
-) -> Call:
-    return Call(
-        call_id=row.call_id,
-        account_id=row.account_id,
-        application_id=row.application_id,
-        deployment_id=row.deployment_id,
-        phone_number=row.phone_number,
-        ani=row.ani,
-        postd=row.postd,
-        status=CallStatus(row.status),
-        callee_type=CalleeType(row.callee_type) if row.callee_type else None,
-        attempts=row.attempts,
-        max_attempts=row.max_attempts,
-        reattempt_wait=row.reattempt_wait,
-        queued_at=row.queued_at,
-        start_at=row.start_at,
-        end_at=row.end_at,
-        last_attempt_at=row.last_attempt_at,
-        duration=row.duration,
-        message_reference=row.message_reference,
-        call_parameters=json.loads(row.call_parameters),
-        result_url=row.result_url,
-        results=json.loads(row.results) if row.results else None,
-        end_reason=row.end_reason,
-        batch_id=row.batch_uuid,
-        batch_row=row.batch_row,
-        events=events,
-        attempt_list=attempt_list,
-    )
-
-
-def _attempt(row: Row[Any]) -> Attempt:
-    return Attempt(
-        number=row.number,
-        started_at=row.started_at,
-        answered_at=row.answered_at,
-        ended_at=row.ended_at,
-        sip_code=row.sip_code,
-        cause=row.cause,
-        callee_type=CalleeType(row.callee_type) if row.callee_type else None,
-        duration=row.duration,
-        detect_cause=row.detect_cause,
-        decided_ms=row.decided_ms,
-        beep_end_ms=row.beep_end_ms,
-    )

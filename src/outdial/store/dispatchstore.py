@@ -24,7 +24,7 @@ from outdial.calls import (
 )
 from outdial.errors import Conflict, InvalidField
 from outdial.pacing import advance, allowance, share
-from outdial.store.callstore import _may_become, lock_calls_in_order
+from outdial.store.callrows import lock_calls_in_order, may_become
 from outdial.store.progress import ACTIVE, ProgressStore
 from outdial.store.tables import (
     attempts,
@@ -274,7 +274,7 @@ class DispatchStore(ProgressStore):
             return []
         rows = conn.execute(
             update(calls)
-            .where(calls.c.id.in_(ids), _may_become(CallStatus.DIALING))
+            .where(calls.c.id.in_(ids), may_become(CallStatus.DIALING))
             .values(
                 status=CallStatus.DIALING.value,
                 attempts=calls.c.attempts + 1,
@@ -372,7 +372,7 @@ class DispatchStore(ProgressStore):
                 status, callee = cancel_outcome(row.attempts, last)
                 changed = conn.execute(
                     update(calls)
-                    .where(calls.c.id == row.id, _may_become(status))
+                    .where(calls.c.id == row.id, may_become(status))
                     .values(
                         status=status.value,
                         callee_type=callee.value,

@@ -12,7 +12,8 @@ from sqlalchemy import Integer, and_, cast, func, select
 
 from outdial.accounts import Deployment
 from outdial.calls import FINAL_STATUSES, PENDING_STATUSES, Call, CallStatus
-from outdial.store.callstore import CallQuery, CallStore
+from outdial.store.callstore import CallStore
+from outdial.store.newcalls import CallQuery
 from outdial.store.tables import calls
 
 HOUR = 3600  # seconds

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from outdial.store import db, notify
 from outdial.store.base import Clock, StoreBase
-from outdial.store.callstore import (
+from outdial.store.dispatchstore import Claim, DispatchStore, Held
+from outdial.store.newcalls import (
     BatchReport,
     CallQuery,
     CallRow,
@@ -19,7 +20,6 @@ from outdial.store.callstore import (
     new_call_id,
     new_call_ids,
 )
-from outdial.store.dispatchstore import Claim, DispatchStore, Held
 from outdial.store.reportstore import ReportStore
 from outdial.store.tenants import TenantStore
 from outdial.store.webhookstore import (

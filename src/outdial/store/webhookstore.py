@@ -17,7 +17,7 @@ from sqlalchemy import Row, func, insert, select, update
 
 from outdial.accounts import Account
 from outdial.store.base import StoreBase
-from outdial.store.callstore import owned_call
+from outdial.store.callrows import owned_call
 from outdial.store.tables import accounts, calls, webhook_attempts, webhook_deliveries
 
 MAX_ERROR_CHARS = 1000  # of an attempt's error message kept in the database

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -18,10 +12,12 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from outdial.accounts import Deployment
 from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import MAX_ID, services
-from outdial.calls import FINAL_STATUSES, Call, CalleeType, CallStatus
-from outdial.errors import Forbidden, InvalidField, NotFound
-from outdial.store.callstore import CallQuery
+from outdial.calls import FINAL_STATUSES, Call, CalleeType
+from outdial.errors import Forbidden, NotFound
+from outdial.store.newcalls import CallQuery
 from outdial.web import display
+from outdial.web.export import export_rows
+from outdial.web.filters import PER_PAGE, Filters
 from outdial.web.pages import (
     UI,
     Operator,
@@ -39,10 +35,8 @@ from outdial.web.pages import (
 )
 from outdial.web.session import sign_in, sign_out
 
-PER_PAGE = 25  # rows per page of the completed table
 PENDING_PER_PAGE = 25  # rows per page of the pending table
 CHART_HOURS = 24  # hours the calls-per-hour chart covers
-MAX_NUMBER_SEARCH = 32  # characters
 
 router = APIRouter(include_in_schema=False)
 OperatorDep = Annotated[Operator, Depends(operator)]
@@ -160,79 +154,6 @@ async def deployments_page(request: Request, who: OperatorDep) -> Response:
 
 
 # -- the Outbound Queue page --------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Filters:
-    """The completed table's filters, read from the query string; errors kept per field."""
-
-    status: str = ""
-    callee_type: str = ""
-    number: str = ""
-    since: str = ""
-    until: str = ""
-    page: int = 1
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, params: Any) -> Filters:
-        def text(name: str, limit: int = 64) -> str:
-            value = params.get(name) or ""
-            return str(value).strip()[:limit]
-
-        found = cls(
-            status=text("status"),
-            callee_type=text("callee_type"),
-            number=text("number", MAX_NUMBER_SEARCH),
-            since=text("since"),
-            until=text("until"),
-        )
-        try:
-            found.page = max(1, min(int(text("page") or 1), 1_000_000))
-        except ValueError:
-            found.page = 1
-        if found.status and found.status not in {s.value for s in FINAL_STATUSES}:
-            found.errors["status"] = "Choose a status from the list."
-        if found.callee_type and found.callee_type not in {t.value for t in CalleeType}:
-            found.errors["callee_type"] = "Choose a callee type from the list."
-        if found.number and not any(c.isdigit() for c in found.number):
-            found.errors["number"] = "Type some of the digits of the number."
-        return found
-
-    def query(self, zone: str, *, page: int | None = None, per_page: int = PER_PAGE) -> CallQuery:
-        since = until = None
-        try:
-            since = display.from_local_input("since", self.since, zone)
-        except InvalidField as error:
-            self.errors["since"] = error.reason
-        try:
-            until = display.from_local_input("until", self.until, zone)
-        except InvalidField as error:
-            self.errors["until"] = error.reason
-        valid = not self.errors
-        return CallQuery(
-            group="completed",
-            statuses=(CallStatus(self.status),) if valid and self.status else (),
-            callee_types=(CalleeType(self.callee_type),) if valid and self.callee_type else (),
-            phone_number="".join(c for c in self.number if c.isdigit()) or None,
-            since=since,
-            until=until,
-            page=page or self.page,
-            per_page=per_page,
-            newest_first=True,
-        )
-
-    def params(self, **changes: Any) -> str:
-        values = {
-            "status": self.status,
-            "callee_type": self.callee_type,
-            "number": self.number,
-            "since": self.since,
-            "until": self.until,
-            "page": self.page,
-        }
-        values.update(changes)
-        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
 
 
 def _pages(total: int, per_page: int) -> int:
@@ -394,68 +315,6 @@ async def cancel_all(
 
 
 # -- export -------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = (
-    "call_id",
-    "phone_number",
-    "status",
-    "callee_type",
-    "attempts",
-    "max_attempts",
-    "queued_at",
-    "last_attempt_at",
-    "duration_s",
-    "message_reference",
-    "results",
-    "call_parameters",
-)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text: str | None) -> str:
-    """Free text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def export_rows(calls: Iterator[Call], zone: str) -> Iterator[str]:
-    """The CSV of ``calls``, a line at a time; times in ISO 8601 with the operator's offset."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def line(values: list[Any]) -> str:
-        writer.writerow(values)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    def iso(seconds: float | None) -> str:
-        if seconds is None:
-            return ""
-        return display.to_iso_in_zone(seconds, zone)
-
-    yield line(list(EXPORT_COLUMNS))
-    for call in calls:
-        yield line(
-            [
-                call.call_id,
-                call.phone_number,
-                call.status.value,
-                call.callee_type.value if call.callee_type else "",
-                call.attempts,
-                call.max_attempts,
-                iso(call.queued_at),
-                iso(call.last_attempt_at),
-                "" if call.duration is None else round(call.duration),
-                _cell(call.message_reference),
-                json.dumps(call.results, ensure_ascii=False) if call.results else "",
-                json.dumps(call.call_parameters, ensure_ascii=False)
-                if call.call_parameters
-                else "",
-            ]
-        )
 
 
 @router.get(QUEUE_PATH + "/export.csv")
