@@ -46,3 +46,4 @@ class Deployment:
     detection: bool = True  # callee-type detection on answered calls (SPEC §7)
     # Detection thresholds that differ from the defaults (names of DetectionParams fields).
     detection_params: Mapping[str, Any] = field(default_factory=dict)
+    flow_url: str | None = None  # the user's web service that returns the flow for each call

@@ -134,6 +134,9 @@ class Attempt:
     detect_cause: str | None = None  # the detection rule that decided an answered attempt
     decided_ms: int | None = None  # ms of the callee's audio heard when detection decided
     beep_end_ms: int | None = None  # ms from answer where the voicemail beep ended
+    flow_version: int | None = None  # the stored flow version the attempt ran
+    # The flow's steps as they ran: {step, type, start_ms, end_ms, outcome}; None: no flow ran
+    flow_trace: tuple[dict[str, Any], ...] | None = None
 
     def details(self) -> dict[str, Any]:
         """One attempt as the API shows it (timestamps in Unix seconds)."""
@@ -153,6 +156,34 @@ class Attempt:
                 "decided_ms": self.decided_ms,
                 "beep_end_ms": self.beep_end_ms,
             },
+            "flow": None
+            if self.flow_trace is None
+            else {"version": self.flow_version, "trace": list(self.flow_trace)},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """Audio a flow's ``record`` step took; served to the call's owner at ``url``."""
+
+    recording_id: str
+    call_id: str
+    attempt: int
+    step: str
+    duration_s: float
+    created_at: float
+
+    @property
+    def url(self) -> str:
+        return f"/api/outbound/{self.call_id}/recordings/{self.recording_id}"
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "recording_id": self.recording_id,
+            "attempt": self.attempt,
+            "step": self.step,
+            "duration_s": round(self.duration_s, 2),
+            "url": self.url,
         }
 
 
@@ -186,6 +217,7 @@ class Call:
     batch_row: int | None = None
     events: tuple[Event, ...] = ()
     attempt_list: tuple[Attempt, ...] = ()
+    recordings: tuple[Recording, ...] = ()
 
     def details(self, *, with_events: bool = True) -> dict[str, Any]:
         """``call_details`` exactly as SPEC §4 lists it (timestamps in Unix seconds)."""
@@ -205,6 +237,7 @@ class Call:
             "message_reference": self.message_reference,
             "call_parameters": self.call_parameters,
             "results": self.results or {},
+            "recordings": [recording.details() for recording in self.recordings],
         }
         if with_events:
             details["events"] = [

@@ -357,6 +357,7 @@ def test_a_queued_call_shows_every_field_of_call_details(
         "message_reference": "order-17",
         "call_parameters": {"name": "Ada", "balance": 12.5, "vip": True},
         "results": {},
+        "recordings": [],
         "events": [{"event": "queued", "timestamp": 1_800_000_000}],
         "attempt_details": [],
     }

@@ -18,6 +18,7 @@ from outdial.calls import (
     CallStatus,
     Event,
     IllegalTransition,
+    Recording,
     cancel_outcome,
     check_transition,
     sources_of,
@@ -38,7 +39,7 @@ ALLOWED = {
 }
 FORBIDDEN = sorted(set(itertools.product(CallStatus, CallStatus)) - ALLOWED)
 
-# call_details as SPEC §4 lists it, in that order.
+# call_details as SPEC §4 lists it, in that order, with the flow's recordings (FLOWS.md).
 DETAIL_KEYS = [
     "call_id",
     "phone_number",
@@ -55,6 +56,7 @@ DETAIL_KEYS = [
     "message_reference",
     "call_parameters",
     "results",
+    "recordings",
     "events",
     "attempt_details",
 ]
@@ -220,6 +222,7 @@ def test_details_of_a_queued_call() -> None:
         "message_reference": "order-17",
         "call_parameters": {"name": "Ada", "balance": 12.5},
         "results": {},
+        "recordings": [],
         "events": [{"event": "queued", "timestamp": 1_800_000_000}],
         "attempt_details": [],
     }
@@ -254,6 +257,7 @@ def test_details_of_a_completed_call() -> None:
             "callee_type": None,
             "duration": 43,
             "detection": None,
+            "flow": None,
         }
     ]
 
@@ -272,3 +276,25 @@ def test_events_are_listed_in_order_with_whole_second_timestamps() -> None:
     for event in make_call(events=events).details()["events"]:
         assert list(event) == ["event", "timestamp"]
         assert isinstance(event["timestamp"], int)
+
+
+def test_an_attempt_that_ran_a_flow_shows_its_version_and_trace() -> None:
+    trace = ({"step": "greet", "type": "say", "start_ms": 0, "end_ms": 2400, "outcome": "done"},)
+    attempt = Attempt(
+        1, 1.0, 2.0, 9.0, 200, None, CalleeType.VOICE, 7.0, flow_version=3, flow_trace=trace
+    )
+    assert attempt.details()["flow"] == {"version": 3, "trace": list(trace)}
+
+
+def test_recordings_are_listed_with_the_url_that_serves_them() -> None:
+    recording = Recording("r-1", "c-1", 2, "comment", 12.345, 5.0)
+    details = make_call(recordings=(recording,)).details()
+    assert details["recordings"] == [
+        {
+            "recording_id": "r-1",
+            "attempt": 2,
+            "step": "comment",
+            "duration_s": 12.35,
+            "url": "/api/outbound/c-1/recordings/r-1",
+        }
+    ]

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from outdial.accounts import Account
-from outdial.calls import Attempt, Call, CalleeType, CallStatus, Event, sources_of
+from outdial.calls import Attempt, Call, CalleeType, CallStatus, Event, Recording, sources_of
 from outdial.errors import Forbidden, NotFound
-from outdial.store.tables import batches, calls, deployments
+from outdial.store.tables import batches, calls, deployments, recordings
 
 
 def owned_call(row: Any, account: Account, call_id: str) -> Any:
@@ -51,7 +51,10 @@ def call_select() -> Any:
 
 
 def call_from_row(
-    row: Row[Any], events: tuple[Event, ...] = (), attempt_list: tuple[Attempt, ...] = ()
+    row: Row[Any],
+    events: tuple[Event, ...] = (),
+    attempt_list: tuple[Attempt, ...] = (),
+    recordings: tuple[Recording, ...] = (),
 ) -> Call:
     return Call(
         call_id=row.call_id,
@@ -80,6 +83,7 @@ def call_from_row(
         batch_row=row.batch_row,
         events=events,
         attempt_list=attempt_list,
+        recordings=recordings,
     )
 
 
@@ -96,4 +100,33 @@ def attempt_from_row(row: Row[Any]) -> Attempt:
         detect_cause=row.detect_cause,
         decided_ms=row.decided_ms,
         beep_end_ms=row.beep_end_ms,
+        flow_version=row.flow_version,
+        flow_trace=tuple(json.loads(row.flow_trace)) if row.flow_trace else None,
     )
+
+
+def recording_from_row(row: Any, call_id: str) -> Recording:
+    return Recording(
+        recording_id=row.recording_id,
+        call_id=call_id,
+        attempt=row.attempt,
+        step=row.step,
+        duration_s=row.duration_s,
+        created_at=row.created_at,
+    )
+
+
+def recordings_of(conn: Connection, call_pk: int, call_id: str) -> tuple[Recording, ...]:
+    """A call's recordings, oldest first, without their audio."""
+    rows = conn.execute(
+        select(
+            recordings.c.recording_id,
+            recordings.c.attempt,
+            recordings.c.step,
+            recordings.c.duration_s,
+            recordings.c.created_at,
+        )
+        .where(recordings.c.call_pk == call_pk)
+        .order_by(recordings.c.id)
+    ).all()
+    return tuple(recording_from_row(r, call_id) for r in rows)

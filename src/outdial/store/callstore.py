@@ -30,6 +30,7 @@ from outdial.store.callrows import (
     lock_calls_in_order,
     may_become,
     owned_call,
+    recordings_of,
 )
 from outdial.store.newcalls import (
     INSERT_CHUNK,
@@ -224,7 +225,12 @@ class CallStore(StoreBase):
             Event(CallEvent.QUEUED.value, row.queued_at),
             *(Event(e.event, e.at, e.detail) for e in event_rows),
         )
-        return call_from_row(row, events, tuple(attempt_from_row(a) for a in attempt_rows))
+        return call_from_row(
+            row,
+            events,
+            tuple(attempt_from_row(a) for a in attempt_rows),
+            recordings_of(conn, row.id, row.call_id),
+        )
 
     def list_calls(self, deployment: Deployment, query: CallQuery) -> tuple[list[Call], int]:
         conditions = [calls.c.deployment_id == deployment.id]

@@ -53,6 +53,9 @@ class Claim:
     ring_timeout: float
     detection: bool = True  # run callee-type detection when answered
     detection_params: str | None = None  # the deployment's JSON of DetectionParams overrides
+    application_id: int = 0  # whose flow runs on answer (its newest version)
+    flow_url: str | None = None  # the deployment's flow service, asked while the phone rings
+    call_parameters: str = "{}"  # JSON object: the flow's variables
 
 
 # Decides, per (call_pk, phone_number), whether calling hours allow dialing now; returns the
@@ -290,6 +293,7 @@ class DispatchStore(ProgressStore):
                 calls.c.phone_number,
                 calls.c.ani,
                 calls.c.postd,
+                calls.c.call_parameters,
             )
         ).all()
         rows = sorted(rows, key=lambda r: r.id)
@@ -311,6 +315,9 @@ class DispatchStore(ProgressStore):
                 ring_timeout=dep.ring_timeout,
                 detection=dep.detection,
                 detection_params=dep.detection_params,
+                application_id=dep.application_id,
+                flow_url=dep.flow_url,
+                call_parameters=r.call_parameters,
             )
             for r in rows
         ]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from outdial.store import db, notify
 from outdial.store.base import Clock, StoreBase
 from outdial.store.dispatchstore import Claim, DispatchStore, Held
+from outdial.store.flowstore import FlowStore, FlowVersion
 from outdial.store.newcalls import (
     BatchReport,
     CallQuery,
@@ -40,6 +41,8 @@ __all__ = [
     "DeliveryAttempt",
     "DeliveryState",
     "DeliveryView",
+    "FlowStore",
+    "FlowVersion",
     "Held",
     "NewCall",
     "Reject",
@@ -51,7 +54,7 @@ __all__ = [
 ]
 
 
-class Store(TenantStore, DispatchStore, WebhookStore, ReportStore):
+class Store(TenantStore, DispatchStore, WebhookStore, ReportStore, FlowStore):
     @classmethod
     def open(cls, database_url: str, clock: Clock = time.time) -> Store:
         """Connect, and create the schema if the database is empty."""

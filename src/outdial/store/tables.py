@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -92,6 +93,23 @@ deployments = Table(
     # of DetectionParams fields that differ from the defaults.
     Column("detection", Boolean, nullable=False, server_default=true()),
     Column("detection_params", Text, nullable=True),
+    # Where the call flow comes from when not stored: the user's web service, asked per call.
+    Column("flow_url", String(2048), nullable=True),
+)
+
+# An application's call flow, every version of it: the current flow is the newest version, and
+# restoring an old one adds a copy of it as the newest (nothing is rewritten).
+flow_versions = Table(
+    "flow_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("application_id", Integer, ForeignKey("applications.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),  # the document as its author wrote it
+    Column("format", String(8), nullable=False),  # "yaml" or "json"
+    Column("author", String(320), nullable=False),  # who saved it: an e-mail, or "cli"
+    Column("created_at", Float, nullable=False),
+    Index("ux_flow_versions_app_version", "application_id", "version", unique=True),
 )
 
 batches = Table(
@@ -186,6 +204,10 @@ attempts = Table(
     Column("detect_cause", String(100), nullable=True),
     Column("decided_ms", Integer, nullable=True),
     Column("beep_end_ms", Integer, nullable=True),
+    # The call flow an answered attempt ran: its version (None for a fetched flow or none) and
+    # the trace of its steps (JSON list of {step, type, start_ms, end_ms, outcome}).
+    Column("flow_version", Integer, nullable=True),
+    Column("flow_trace", Text, nullable=True),
     Index("ix_attempts_call_number", "call_pk", "number", unique=True),
     # At most one unfinished attempt per call: the database itself refuses to let a call be
     # dialed twice at the same time, whatever a worker believes.
@@ -225,4 +247,20 @@ webhook_attempts = Table(
     Column("status_code", Integer, nullable=True),
     Column("error", Text, nullable=True),
     Column("duration_ms", Float, nullable=False),
+)
+
+# Audio a flow's record steps took, kept in the database so every API process serves it,
+# wherever the dialer that recorded it ran. µ-law 8 kHz; at most a few MB each (max_s).
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("recording_id", String(36), nullable=False, unique=True),  # public, unguessable
+    Column("call_pk", BigId, ForeignKey("calls.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("audio", LargeBinary, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_recordings_call", "call_pk", "id"),
 )

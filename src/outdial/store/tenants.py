@@ -262,4 +262,5 @@ def _deployment(row: Row[Any], application_name: str) -> Deployment:
         row.calling_hours,
         row.detection,
         json.loads(row.detection_params) if row.detection_params else {},
+        row.flow_url,
     )

@@ -26,6 +26,7 @@ CALL_DETAILS_KEYS = [
     "message_reference",
     "call_parameters",
     "results",
+    "recordings",
     "events",
     "attempt_details",
 ]
@@ -83,6 +84,7 @@ def test_call_details_carry_exactly_the_spec_fields(
         "message_reference": "ref-7",
         "call_parameters": {"name": "Ada"},
         "results": {},
+        "recordings": [],
         "events": [{"event": "queued", "timestamp": now}],
         "attempt_details": [],  # outdial's addition: each attempt, with its detection
     }

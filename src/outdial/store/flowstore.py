@@ -1,0 +1,217 @@
+"""Call flows in the store: an application's flow versions, a deployment's flow URL, and what
+an answered attempt keeps (results as they are set, its trace, recordings)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from outdial.accounts import Account, Application
+from outdial.calls import Recording
+from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
+from outdial.store.base import StoreBase
+from outdial.store.callrows import owned_call, recording_from_row
+from outdial.store.tables import (
+    applications,
+    attempts,
+    calls,
+    deployments,
+    flow_versions,
+    recordings,
+)
+
+FLOW_FORMATS = ("yaml", "json")
+MAX_FLOW_URL = 2048  # characters, as result_url
+
+
+@dataclass(frozen=True, slots=True)
+class FlowVersion:
+    application_id: int
+    version: int
+    source: str  # the document as written
+    format: str  # "yaml" or "json"
+    author: str
+    created_at: float
+
+
+def _version(row: Any) -> FlowVersion:
+    return FlowVersion(
+        row.application_id, row.version, row.source, row.format, row.author, row.created_at
+    )
+
+
+class FlowStore(StoreBase):
+    # -- applications and their flows -------------------------------------------------------
+
+    def application_of(self, account: Account, application_id: int) -> Application:
+        """The application ``account`` owns: 404 if none, 403 if another's, 409 if deleted."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(applications).where(applications.c.id == application_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"application {application_id} not found")
+        if row.account_id != account.id:
+            raise Forbidden(f"application {application_id} belongs to another account")
+        if row.deleted_at is not None:
+            raise Conflict(f"application {application_id} was deleted")
+        return Application(row.id, row.account_id, row.name)
+
+    def applications_of(self, account: Account) -> list[Application]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(applications)
+                .where(applications.c.account_id == account.id, applications.c.deleted_at.is_(None))
+                .order_by(applications.c.id)
+            ).all()
+        return [Application(r.id, r.account_id, r.name) for r in rows]
+
+    def save_flow(self, application_id: int, source: str, fmt: str, author: str) -> FlowVersion:
+        """Store ``source`` (already validated by the caller) as the application's newest flow."""
+        if fmt not in FLOW_FORMATS:
+            raise InvalidField("format", f"must be one of {', '.join(FLOW_FORMATS)}")
+        now = self.clock()
+        with self._write() as conn:
+            app = conn.execute(
+                select(applications.c.deleted_at).where(applications.c.id == application_id)
+            ).first()
+            if app is None:
+                raise NotFound(f"application {application_id} not found")
+            if app.deleted_at is not None:
+                raise Conflict(f"application {application_id} was deleted")
+            newest = conn.execute(
+                select(func.max(flow_versions.c.version)).where(
+                    flow_versions.c.application_id == application_id
+                )
+            ).scalar()
+            version = (newest or 0) + 1
+            conn.execute(
+                insert(flow_versions).values(
+                    application_id=application_id,
+                    version=version,
+                    source=source,
+                    format=fmt,
+                    author=author[:320],
+                    created_at=now,
+                )
+            )
+        return FlowVersion(application_id, version, source, fmt, author[:320], now)
+
+    def current_flow(self, application_id: int) -> FlowVersion | None:
+        """The application's newest flow version, or None if it has none."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(flow_versions)
+                .where(flow_versions.c.application_id == application_id)
+                .order_by(flow_versions.c.version.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _version(row)
+
+    def flow_version(self, application_id: int, version: int) -> FlowVersion:
+        with self._read() as conn:
+            row = conn.execute(
+                select(flow_versions).where(
+                    flow_versions.c.application_id == application_id,
+                    flow_versions.c.version == version,
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"application {application_id} has no flow version {version}")
+        return _version(row)
+
+    def flow_versions(self, application_id: int) -> list[FlowVersion]:
+        """Every version of the application's flow, newest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(flow_versions)
+                .where(flow_versions.c.application_id == application_id)
+                .order_by(flow_versions.c.version.desc())
+            ).all()
+        return [_version(row) for row in rows]
+
+    def set_flow_url(self, deployment_id: int, url: str | None) -> None:
+        """Have the deployment fetch its flow from ``url`` per call (None: the stored flow)."""
+        if url is not None and len(url) > MAX_FLOW_URL:
+            raise InvalidField("flow_url", f"is longer than {MAX_FLOW_URL} characters")
+        with self._write() as conn:
+            changed = conn.execute(
+                update(deployments)
+                .where(deployments.c.id == deployment_id, deployments.c.deleted_at.is_(None))
+                .values(flow_url=url)
+            ).rowcount
+        if not changed:
+            raise NotFound(f"deployment {deployment_id} not found or deleted")
+
+    # -- what an answered attempt keeps -----------------------------------------------------
+
+    def merge_results(self, call_pk: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a flow's ``result`` fields to the call's results at once (a later hang-up keeps
+        them, and the result callback carries them); returns the results as now stored."""
+        with self._write() as conn:
+            _lock_call(conn, call_pk)
+            stored = conn.execute(select(calls.c.results).where(calls.c.id == call_pk)).scalar()
+            results = dict(json.loads(stored)) if stored else {}
+            results.update(fields)
+            conn.execute(
+                update(calls).where(calls.c.id == call_pk).values(results=json.dumps(results))
+            )
+        return results
+
+    def record_flow_trace(
+        self, call_pk: int, attempt: int, version: int | None, trace: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """The flow an attempt ran (its stored version, if any) and the trace of its steps."""
+        with self._write() as conn:
+            conn.execute(
+                update(attempts)
+                .where(attempts.c.call_pk == call_pk, attempts.c.number == attempt)
+                .values(flow_version=version, flow_trace=json.dumps(list(trace)))
+            )
+
+    def save_recording(
+        self, call_pk: int, attempt: int, step: str, audio: bytes, duration_s: float
+    ) -> str:
+        """Keep a record step's audio (µ-law 8 kHz); returns its recording ID."""
+        recording_id = str(uuid.uuid4())
+        with self._write() as conn:
+            conn.execute(
+                insert(recordings).values(
+                    recording_id=recording_id,
+                    call_pk=call_pk,
+                    attempt=attempt,
+                    step=step[:64],
+                    audio=audio,
+                    duration_s=duration_s,
+                    created_at=self.clock(),
+                )
+            )
+        return recording_id
+
+    def recording_audio(
+        self, account: Account, call_id: str, recording_id: str
+    ) -> tuple[Recording, bytes]:
+        """A recording of a call ``account`` owns, with its µ-law audio."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(calls.c.id, calls.c.account_id).where(calls.c.call_id == call_id)
+            ).first()
+            call_pk = owned_call(row, account, call_id).id
+            rec = conn.execute(
+                select(recordings).where(
+                    recordings.c.recording_id == recording_id, recordings.c.call_pk == call_pk
+                )
+            ).first()
+        if rec is None:
+            raise NotFound(f"call {call_id!r} has no recording {recording_id!r}")
+        return recording_from_row(rec, call_id), bytes(rec.audio)
+
+
+def _lock_call(conn: Connection, call_pk: int) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(calls.c.id).where(calls.c.id == call_pk).with_for_update())
