@@ -9,6 +9,7 @@ of a flow. ``advance(ms)`` fires the timers that fall due, in order, each at its
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 from outdial.calls import CalleeType
 from outdial.flow import actions as a
@@ -17,6 +18,8 @@ from outdial.flow.context import Session
 from outdial.flow.document import Flow
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.steps import JsonValue
+
+_A = TypeVar("_A", bound=a.Action)
 
 
 class Rehearsal:
@@ -59,7 +62,8 @@ class Rehearsal:
     def steps(self) -> list[str]:
         return [t.step for t in self.interpreter.trace]
 
-    def of(self, kind: type[a.Action]) -> list[a.Action]:
+    def of(self, kind: type[_A]) -> list[_A]:
+        """The actions of one kind asked for so far."""
         return [x for x in self.actions if isinstance(x, kind)]
 
     # driving
