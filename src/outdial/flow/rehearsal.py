@@ -17,7 +17,7 @@ from outdial.flow import events as e
 from outdial.flow.context import Session
 from outdial.flow.document import Flow
 from outdial.flow.interpreter import Interpreter
-from outdial.flow.steps import JsonValue
+from outdial.flow.steps import JsonValue, Scalar
 
 _A = TypeVar("_A", bound=a.Action)
 
@@ -46,7 +46,7 @@ class Rehearsal:
         return self.interpreter.ended
 
     @property
-    def results(self) -> dict[str, object]:
+    def results(self) -> dict[str, Scalar]:
         return dict(self.interpreter.results)
 
     @property

@@ -235,7 +235,7 @@ def test_hanging_up_during_a_recording_keeps_it(rehearse: Rehearse) -> None:
     r.end_recording(duration_s=4.0, recording="rec/2.wav")
     assert r.results == {"file": "rec/2.wav", "secs": "4", "key": ""}
     assert r.steps == ["rec", "saved"]  # "bye" is not played to nobody
-    assert r.ended == a.Ended("callee hung up", False, r.results)  # type: ignore[arg-type]
+    assert r.ended == a.Ended("callee hung up", False, r.results)
     assert r.of(a.Hangup) == []
 
 
