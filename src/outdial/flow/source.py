@@ -59,21 +59,23 @@ class Source:
         return self.lines.get((), None)
 
 
-def looks_like_json(text: str) -> bool:
-    return text.lstrip()[:1] in ("{", "[")
+_JSON_START = re.compile(r'\s*[{\[]\s*(?:"|\]|\}|$)')
 
 
 def parse(text: str) -> Source:
-    """Parse flow text: JSON when it starts with ``{`` or ``[``, otherwise YAML."""
-    if looks_like_json(text):
+    """Parse flow text: JSON when it starts like JSON (``{"``), otherwise YAML. Text that
+    starts with a brace but not a quoted key is tried as JSON, then as YAML flow style."""
+    if text.lstrip()[:1] in ("{", "["):
         try:
             return _parse_json(text)
         except json.JSONDecodeError as exc:
-            try:  # YAML flow style ({flow: 1, ...}) also starts with a brace
-                return _parse_yaml(text)
-            except yaml.YAMLError:
-                problem = Problem("(document)", f"not valid JSON: {exc.msg}", line=exc.lineno)
-                return Source(None, problems=[problem], text=text)
+            if not _JSON_START.match(text):
+                try:
+                    return _parse_yaml(text)
+                except yaml.YAMLError:
+                    pass
+            problem = Problem("(document)", f"not valid JSON: {exc.msg}", line=exc.lineno)
+            return Source(None, problems=[problem], text=text)
     try:
         return _parse_yaml(text)
     except yaml.MarkedYAMLError as exc:

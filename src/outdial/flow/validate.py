@@ -33,6 +33,16 @@ _NOT_TEMPLATES = frozenset(
 _DTMF_SENDABLE = set("0123456789*#ABCDabcd,")
 
 
+_PATTERNS = {  # what a pattern of the schema means, said plainly
+    "^[0-9*#]$": "not a key: use one of 0-9, * or #",
+    "^[0-9*#]?$": "must be one key (0-9, * or #), or empty for none",
+    "^[0-9*#]*$": "must be keys among 0-9, * and #",
+    r"^(tel:|sips?:|\$\{)": "must be a tel:, sip: or sips: URI",
+    r"^(https?://|\$\{)": "must be an http:// or https:// URL",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "not a variable name (letters, digits and _)",
+}
+
+
 @functools.cache
 def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(flow_schema())
@@ -59,11 +69,12 @@ def check_data(
     found += _schema_errors(data)
     if isinstance(data, dict):
         found += _Checker(data, known_params).run()
-    problems = list(src.problems) + [
-        Problem(format_path(path), message, severity, src.line(path))
-        for path, message, severity in found
-    ]
-    return sorted(problems, key=lambda p: (p.line or 0, p.severity is Severity.WARNING))
+    problems = list(src.problems)
+    for path, message, severity in found:
+        problem = Problem(format_path(path), message, severity, src.line(path))
+        if problem not in problems:  # jsonschema repeats some errors (one per missing field)
+            problems.append(problem)
+    return sorted(problems, key=lambda p: (p.line or 0, p.severity is Severity.WARNING, p.path))
 
 
 def errors_of(problems: Collection[Problem]) -> list[Problem]:
@@ -84,10 +95,11 @@ def _describe(error: jsonschema.ValidationError, path: Path) -> Iterator[tuple[P
     kind, instance = error.validator, error.instance
     value: Any = error.validator_value
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
-    if kind == "propertyNames":
+    if "propertyNames" in error.relative_schema_path:
         if path == ("steps",):
             return  # the semantic checks say it better, with the step's line
-        yield path, error.message
+        name_rule = _PATTERNS.get(str(schema.get("pattern")), error.message)
+        yield (*path, str(instance)), name_rule
     elif kind == "required" and isinstance(instance, dict):
         for name in value:
             if name not in instance:
@@ -113,7 +125,7 @@ def _describe(error: jsonschema.ValidationError, path: Path) -> Iterator[tuple[P
         sign = ">" if kind == "exclusiveMinimum" else ">="
         yield path, f"must be {sign} {value} (not {instance!r})"
     elif kind == "pattern":
-        yield path, f"{instance!r} does not match {value}"
+        yield path, _PATTERNS.get(str(value), f"{instance!r} does not match {value}")
     elif kind == "minProperties":
         yield path, "must not be empty"
     else:
@@ -163,7 +175,8 @@ class _Checker:
             if not re.fullmatch(STEP_ID, step_id):
                 self.error(("steps", step_id), f"step id {step_id!r} must match {STEP_ID}")
         start = self.data.get("start")
-        if isinstance(start, str) and start not in self.steps:
+        has_steps = isinstance(self.data.get("steps"), dict)
+        if isinstance(start, str) and has_steps and start not in self.steps:
             self.error(("start",), f"{start!r} is not a step")
         self._targets((), _dict(self.data.get("on")))
         for step_id, step in self.steps.items():
@@ -180,6 +193,8 @@ class _Checker:
                 self._branch(base, step)
             elif kind is StepType.SEND_DTMF:
                 self._send_dtmf(base, step)
+            elif kind is StepType.SAY and ("text" in step) == ("audio" in step):
+                self.error(base, "a say step has either text or audio")
             self._templates(base, step)
         self._reachability()
         return self.found
