@@ -1,0 +1,177 @@
+"""The example flows validate, and the appointment reminder of FLOWS.md runs as it should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from outdial.flow import actions as a
+from outdial.flow.document import load_flow
+from outdial.flow.rehearsal import Rehearsal
+from outdial.flow.validate import check
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "flows"
+FLOWS_MD = Path("/work/shared/FLOWS.md")
+PARAMS = {
+    "appointment_reminder": ["first_name", "date"],
+    "voicemail_drop": ["first_name", "company", "callback"],
+    "payment_notice": ["first_name", "account", "api_token", "due_date"],
+    "survey": ["first_name", "visit_date"],
+}
+GREETING = "Hello Ann. This is Acme Dental with a reminder of your visit on May 3."
+MENU = "Press 1 to confirm, or 2 to speak to our front desk."
+NO_INPUT = "Sorry, I did not hear a key. Press 1 to confirm, or 2 for the front desk."
+NO_MATCH = "That key is not an option. Press 1 to confirm, or 2 for the front desk."
+LEAVE = (
+    "Hello, this is Acme Dental reminding Ann of a visit on May 3. Call 617 555 0100 to change it."
+)
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_example_has_no_problems(name: str) -> None:
+    text = (EXAMPLES / f"{name}.yaml").read_text()
+    assert check(text) == []
+    assert check(text, known_params=PARAMS[name]) == []
+    assert load_flow(text, known_params=PARAMS[name]).warnings == ()
+
+
+def test_every_example_is_tested() -> None:
+    assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == sorted(PARAMS)
+
+
+@pytest.mark.skipif(not FLOWS_MD.exists(), reason="the shared FLOWS.md is not here")
+def test_appointment_reminder_is_the_flows_md_example() -> None:
+    example = FLOWS_MD.read_text().split("```yaml\n")[1].split("```")[0]
+    assert (EXAMPLES / "appointment_reminder.yaml").read_text() == example
+
+
+def reminder() -> Rehearsal:
+    text = (EXAMPLES / "appointment_reminder.yaml").read_text()
+    flow = load_flow(text, known_params=PARAMS["appointment_reminder"])
+    rehearsal = Rehearsal(flow, {"first_name": "Ann", "date": "May 3"})
+    rehearsal.start()
+    return rehearsal
+
+
+def to_menu(r: Rehearsal) -> None:
+    r.finish_prompt(after_ms=4000)
+    r.advance(700)
+    r.verdict("voice")
+
+
+def test_person_presses_1() -> None:
+    r = reminder()
+    assert r.spoken == [GREETING]
+    to_menu(r)
+    assert r.spoken == [GREETING, MENU]
+    r.finish_prompt(after_ms=3000)
+    r.advance(1200)
+    r.press("1")
+    assert r.results == {"confirmed": "yes"}
+    assert r.of(a.SetResult) == [a.SetResult({"confirmed": "yes"})]
+    assert r.spoken[-1] == "Thank you. See you soon."
+    r.finish_prompt(after_ms=1500)
+    assert r.steps == ["greet", "who", "ask", "confirmed", "thanks", "done"]
+    assert r.ended == a.Ended("hangup step 'done'", False, {"confirmed": "yes"})
+    assert r.of(a.Hangup) == [a.Hangup("hangup step 'done'")]
+    trace = [(t.step, t.start_ms, t.end_ms, t.outcome) for t in r.interpreter.trace]
+    assert trace == [
+        ("greet", 0, 4000, "played"),
+        ("who", 4000, 4700, "voice"),
+        ("ask", 4700, 8900, "key 1"),
+        ("confirmed", 8900, 8900, "fields confirmed"),
+        ("thanks", 8900, 10400, "played"),
+        ("done", 10400, 10400, "hangup"),
+    ]
+
+
+def test_voicemail_waits_for_the_beep_then_leaves_the_message() -> None:
+    r = reminder()
+    r.advance(2500)
+    actions = r.verdict("answeringmachine")  # during the greeting: the flow's on: takes it
+    assert a.StopPlay("play-1") in actions
+    assert r.steps == ["greet", "message"]
+    assert r.interpreter.trace[0].outcome == "interrupted: answeringmachine"
+    r.advance(6000)
+    assert r.spoken == [GREETING]  # nothing over the greeting
+    r.beep_end()
+    assert r.spoken == [GREETING, LEAVE]
+    r.finish_prompt(after_ms=6000)
+    assert r.steps == ["greet", "message", "leave", "left", "done"]
+    assert r.results == {"voicemail": "left"}
+    assert r.interpreter.vars.steps["message"] == {"beep": True, "waited_ms": 6000}
+
+
+def test_voicemail_decided_while_detecting_branches_there() -> None:
+    r = reminder()
+    r.finish_prompt(after_ms=4000)
+    r.advance(1000)
+    r.verdict("answeringmachine")
+    assert r.steps == ["greet", "who", "message"]
+    r.beep_end()
+    r.finish_prompt(after_ms=5000)
+    assert r.results == {"voicemail": "left"}
+
+
+def test_no_input_three_times_says_goodbye() -> None:
+    r = reminder()
+    to_menu(r)
+    for _ in range(2):
+        r.finish_prompt(after_ms=3000)
+        r.advance(5000)
+        assert r.spoken[-1] == NO_INPUT
+    r.finish_prompt(after_ms=3000)
+    r.advance(4999)
+    assert r.spoken[-1] == NO_INPUT
+    r.advance(1)
+    assert r.spoken[-1] == "Goodbye."
+    assert r.spoken.count(NO_INPUT) == 2  # the third failure goes to then, no re-prompt
+    assert r.interpreter.trace[-1].outcome is None
+    assert r.interpreter.trace[-2].outcome == "no input after 3 attempts"
+    r.finish_prompt(after_ms=800)
+    assert r.steps == ["greet", "who", "ask", "bye", "done"]
+    assert r.results == {}
+
+
+def test_wrong_key_plays_the_no_match_prompt() -> None:
+    r = reminder()
+    to_menu(r)
+    r.finish_prompt(after_ms=3000)
+    r.press("7")
+    assert r.spoken[-1] == NO_MATCH
+    r.advance(1000)
+    actions = r.press("1")  # barge-in on the no-match prompt
+    assert isinstance(actions[0], a.StopPlay)
+    assert r.results == {"confirmed": "yes"}
+    assert r.steps == ["greet", "who", "ask", "confirmed", "thanks"]
+
+
+def test_revised_verdict_mid_menu_goes_to_the_message() -> None:
+    r = reminder()
+    to_menu(r)
+    r.finish_prompt(after_ms=3000)
+    r.advance(1500)  # the menu waits for a key: its timer runs
+    menu_timers = set(r.timers) - {"max-call"}
+    actions = r.verdict("answeringmachine", revised=True)
+    assert [x for x in actions if isinstance(x, a.CancelTimer)] == [
+        a.CancelTimer(t) for t in menu_timers
+    ]
+    assert r.interpreter.current_step == "message"
+    assert r.interpreter.callee_type == "answeringmachine"
+    r.beep_end()
+    r.verdict("answeringmachine", revised=True)  # once per kind of event: no second jump
+    assert r.steps == ["greet", "who", "ask", "message", "leave"]
+    r.finish_prompt(after_ms=4000)
+    assert r.results == {"voicemail": "left"}
+    assert r.interpreter.trace[2].outcome == "interrupted: answeringmachine"
+
+
+def test_revised_verdict_during_the_menu_prompt_stops_it() -> None:
+    r = reminder()
+    to_menu(r)
+    menu_play = r.plays[-1].play_id
+    actions = r.verdict("answeringmachine", revised=True)
+    assert a.StopPlay(menu_play) in actions
+    assert r.playing == {}
+    assert r.interpreter.current_step == "message"

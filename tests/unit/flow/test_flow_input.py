@@ -1,0 +1,273 @@
+"""Menu and digits: prompts, timers, retries, barge-in and type-ahead."""
+
+from __future__ import annotations
+
+from conftest import Rehearse
+from outdial.flow import actions as a
+
+MENU = """
+start: m
+steps:
+  m:
+    type: menu
+    prompt: "main"
+    choices: {"1": one, "2": two}
+    speech: {"yes please": "1", "No": "2"}
+    attempts: 4
+    timeout_s: 5
+    no_input: ["ni 1", "ni 2"]
+    no_match: ["nm 1"]
+    then: out
+  one: {type: say, text: "one ${m$.value} ${m$.inputmode} ${m$.utterance} ${m$.confidence}"}
+  two: {type: say, text: "two ${m$.value} ${m$.inputmode} ${m$.utterance} ${m$.confidence}"}
+  out: {type: say, text: "out"}
+"""
+
+
+def test_menu_timer_starts_only_after_the_prompt(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    assert [t.seconds for t in r.of(a.StartTimer)] == [300.0]  # the prompt's guard only
+    r.finish_prompt(after_ms=2000)
+    assert [t.seconds for t in r.of(a.StartTimer)] == [300.0, 5]
+    r.advance(4999)
+    assert r.spoken == ["main"]
+    r.advance(1)
+    assert r.spoken == ["main", "ni 1"]
+
+
+def test_menu_retry_prompts_are_indexed_by_retry_and_the_last_reused(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.finish_prompt()
+    r.advance(5000)  # retry 1: no input
+    r.finish_prompt()
+    r.press("9")  # retry 2: no match -> no_match[1] does not exist: the last one
+    r.finish_prompt()
+    r.advance(5000)  # retry 3: no input -> no_input[2] does not exist: the last one
+    assert r.spoken == ["main", "ni 1", "nm 1", "ni 2"]
+    r.finish_prompt()
+    r.advance(5000)  # the fourth attempt fails: then
+    assert r.spoken[-1] == "out"
+    assert r.interpreter.trace[0].outcome == "no input after 4 attempts"
+    assert r.interpreter.vars.steps["m"] == {"value": ""}
+
+
+def test_menu_without_retry_prompts_repeats_the_main_prompt(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: m
+        steps:
+          m: {type: menu, prompt: "main", choices: {"1": x}}
+          x: {type: hangup}
+        """
+    )
+    for _ in range(3):
+        r.finish_prompt()
+        r.advance(5000)
+    assert r.spoken == ["main", "main", "main"]
+    assert r.ended is not None
+    assert r.ended.reason == "step 'm': no input after 3 attempts"
+    assert not r.ended.error
+
+
+def test_menu_key_sets_its_values(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.finish_prompt()
+    r.press("2")
+    assert r.spoken[-1] == "two 2 dtmf 2 1"
+    assert r.interpreter.trace[0].outcome == "key 2"
+
+
+def test_menu_key_during_the_prompt_stops_it(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.advance(700)
+    actions = r.press("1")
+    assert actions[:2] == [a.StopPlay("play-1"), a.CancelTimer("timer-2")]
+    assert r.spoken[-1] == "one 1 dtmf 1 1"
+    assert r.interpreter.trace[0].end_ms == 700
+
+
+def test_menu_speech_phrase_and_recogniser_key(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.finish_prompt()
+    r.say("Yes, please!")
+    assert r.spoken[-1] == "one 1 voice Yes, please! 0.9"
+    assert r.interpreter.trace[0].outcome == "said 'Yes, please!': key 1"
+    r = rehearse(MENU)
+    r.say("nope", key="2", confidence=0.5)  # barge-in by voice, the recogniser gave the key
+    assert r.spoken[-1] == "two 2 voice nope 0.5"
+
+
+def test_menu_speech_that_matches_nothing_is_no_match(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.finish_prompt()
+    r.say("maybe later")
+    assert r.spoken[-1] == "nm 1"
+
+
+def test_barge_in_on_say_is_the_first_key_of_the_next_menu(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: hi
+        steps:
+          hi: {type: say, text: "hello", next: who}
+          who: {type: detect, timeout_s: 3, default: m}
+          m: {type: menu, prompt: "main", choices: {"1": yes}}
+          yes: {type: result, fields: {picked: "${m$.value}"}}
+        """
+    )
+    r.advance(1200)
+    actions = r.press("1")
+    assert actions[0] == a.StopPlay("play-1")
+    assert r.steps == ["hi", "who"]
+    r.advance(3000)
+    assert r.results == {"picked": "1"}
+    assert r.spoken == ["hello"]  # the menu's prompt was never needed
+    assert r.interpreter.trace[0].outcome == "barge-in: key 1"
+
+
+def test_keys_during_a_prompt_without_barge_in_are_ignored(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: hi
+        steps:
+          hi: {type: say, text: "hello", bargein: false, next: m}
+          m: {type: menu, prompt: "main", choices: {"1": yes}}
+          yes: {type: hangup}
+        """
+    )
+    assert r.press("1") == []
+    assert r.playing
+    r.finish_prompt()
+    assert r.spoken == ["hello", "main"]
+
+
+def test_wrong_type_ahead_key_drops_the_rest(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: p
+        steps:
+          p: {type: pause, seconds: 1, next: m}
+          m: {type: menu, prompt: "main", no_match: ["again"], choices: {"1": yes}}
+          yes: {type: hangup}
+        """
+    )
+    r.press("91")
+    r.advance(1000)
+    assert r.spoken == ["again"]  # 9 was wrong; the 1 typed after it is dropped
+    r.finish_prompt()
+    r.press("1")
+    assert r.steps == ["p", "m", "yes"]
+
+
+DIGITS = """
+start: d
+steps:
+  d:
+    type: digits
+    prompt: "enter"
+    min: 3
+    max: 5
+    pattern: "[0-9]+"
+    interdigit_s: 2
+    no_match: ["bad"]
+    no_input: ["nothing"]
+    next: ok
+    then: failed
+  ok: {type: say, text: "got ${d$.value}"}
+  failed: {type: say, text: "failed"}
+"""
+
+
+def test_digits_finish_on_pound(rehearse: Rehearse) -> None:
+    r = rehearse(DIGITS)
+    r.finish_prompt()
+    r.press("123#", gap_ms=500)
+    assert r.spoken[-1] == "got 123"
+    assert r.interpreter.trace[0].outcome == "value 123"
+
+
+def test_digits_end_at_max(rehearse: Rehearse) -> None:
+    r = rehearse(DIGITS)
+    r.finish_prompt()
+    r.press("123456")
+    assert r.spoken[-1] == "got 12345"
+
+
+def test_digits_end_after_the_interdigit_time(rehearse: Rehearse) -> None:
+    r = rehearse(DIGITS)
+    r.advance(300)
+    r.press("4")  # barge-in: stops the prompt, starts the interdigit timer
+    assert not r.playing
+    r.advance(1900)
+    r.press("56")
+    r.advance(1999)
+    assert r.spoken == ["enter"]
+    r.advance(1)
+    assert r.spoken[-1] == "got 456"
+
+
+def test_digits_too_few_or_off_pattern_is_no_match(rehearse: Rehearse) -> None:
+    r = rehearse(DIGITS)
+    r.finish_prompt()
+    r.press("12#")
+    assert r.spoken[-1] == "bad"
+    r.finish_prompt()
+    r.press("12*4#")
+    assert r.spoken[-1] == "bad"
+    r.finish_prompt()
+    r.press("1#")
+    assert r.spoken[-1] == "failed"
+    assert r.interpreter.trace[0].outcome == "no match after 3 attempts"
+
+
+def test_digits_nothing_or_only_the_finish_key_is_no_input(rehearse: Rehearse) -> None:
+    r = rehearse(DIGITS)
+    r.finish_prompt()
+    r.advance(5000)
+    assert r.spoken[-1] == "nothing"
+    r.finish_prompt()
+    r.press("#")
+    assert r.spoken[-1] == "nothing"
+
+
+def test_digits_defaults_and_private_values_stay_out_of_the_trace(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: pin
+        steps:
+          pin: {type: digits, prompt: "PIN", private: true, next: check}
+          check:
+            type: branch
+            cases: [{var: "${pin$.value}", op: eq, value: "4321", as: string, next: good}]
+            default: bad
+          good: {type: say, text: "good"}
+          bad: {type: say, text: "bad"}
+        """
+    )
+    r.finish_prompt()
+    r.advance(4999)
+    r.press("43")
+    r.advance(2999)  # the interdigit default is 3 s
+    r.press("21")
+    r.advance(3000)
+    assert r.spoken[-1] == "good"
+    assert r.interpreter.trace[0].outcome == "input"
+    assert all("4321" not in (t.outcome or "") for t in r.interpreter.trace)
+
+
+def test_digits_type_ahead_fills_the_input(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: hi
+        steps:
+          hi: {type: say, text: "hello", next: d}
+          d: {type: digits, prompt: "enter", finish_on: "", max: 4, next: ok}
+          ok: {type: say, text: "got ${d$.value}"}
+        """
+    )
+    r.press("12")
+    assert r.steps == ["hi", "d"]
+    assert r.spoken == ["hello"]  # the digits prompt is skipped: input has begun
+    r.press("3")
+    r.advance(3000)
+    assert r.spoken[-1] == "got 123"
