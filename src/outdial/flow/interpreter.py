@@ -173,7 +173,7 @@ class Interpreter:
             if kind in INTERRUPTING:
                 self._taken.add(kind)  # the detect step's branches handle it
             self._pass(event)
-        elif kind in INTERRUPTING and kind not in self._taken:
+        elif kind in INTERRUPTING and kind not in self._taken and ctx.line_up:
             target = self._handler(kind)
             if target is None or (runner is not None and not runner.interruptible):
                 return

@@ -223,7 +223,7 @@ class RecordRunner(Prompting):
                 "recording": event.recording,
             }
             outcome = f"recorded {format_value(event.duration_s)} s"
-            return Done(self.step.next, outcome, values)
+            return Done(self.step.next, outcome, values, redacted="recorded")
         if isinstance(event, e.TimerFired) and event.timer_id == self.guard and self.record_id:
             ctx.emit(a.StopRecord(self.record_id))
             return self.fail("recording did not end", self.step.on_error, "record:")

@@ -230,3 +230,20 @@ def test_stale_answers_are_ignored(rehearse: Rehearse) -> None:
     assert r.feed(PromptFinished("play-1", at_ms=10)) == []
     assert r.feed(TimerFired("timer-2", at_ms=10)) == []
     assert r.steps == ["a", "b"] and r.ended is None
+
+
+def test_a_verdict_after_the_hang_up_changes_nothing(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: h
+        on: {answeringmachine: vm}
+        steps:
+          h: {type: http, url: "https://x.example/", next: r}
+          r: {type: result, fields: {s: "${h$.status}"}}
+          vm: {type: result, fields: {vm: "yes"}}
+        """
+    )
+    r.hang_up()
+    assert r.verdict("answeringmachine", revised=True) == []
+    r.reply_http(200)
+    assert r.results == {"s": "200"}
