@@ -247,3 +247,20 @@ def test_a_verdict_after_the_hang_up_changes_nothing(rehearse: Rehearse) -> None
     assert r.verdict("answeringmachine", revised=True) == []
     r.reply_http(200)
     assert r.results == {"s": "200"}
+
+
+def test_a_steps_own_hangup_handler_is_used(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: m
+        on: {hangup: flow_level}
+        steps:
+          m: {type: menu, prompt: p, choices: {"1": m}, on: {hangup: step_level}}
+          step_level: {type: result, fields: {where: step}}
+          flow_level: {type: result, fields: {where: flow}}
+        """
+    )
+    r.finish_prompt()
+    r.hang_up()
+    assert r.results == {"where": "step"}
+    assert r.steps == ["m", "step_level"]
