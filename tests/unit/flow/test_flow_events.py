@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import Rehearse
+from collections.abc import Callable
+
 from outdial.flow import actions as a
 from outdial.flow.events import PromptFinished, TimerFired
+from outdial.flow.rehearsal import Rehearsal
+
+Rehearse = Callable[..., Rehearsal]
 
 ON = """
 start: a

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import Rehearse
+from collections.abc import Callable
+
 from outdial.flow import actions as a
+from outdial.flow.rehearsal import Rehearsal
+
+Rehearse = Callable[..., Rehearsal]
 
 MENU = """
 start: m

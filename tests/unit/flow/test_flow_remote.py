@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
-from conftest import Rehearse, make_flow
 from outdial.flow import actions as a
+from outdial.flow.document import Flow
+from outdial.flow.rehearsal import Rehearsal
+
+Rehearse = Callable[..., Rehearsal]
+MakeFlow = Callable[[str], Flow]
 
 HTTP = """
 start: h
@@ -157,7 +162,7 @@ steps:
 """
 
 
-def test_goto_continues_in_the_fetched_flow(rehearse: Rehearse) -> None:
+def test_goto_continues_in_the_fetched_flow(rehearse: Rehearse, make_flow: MakeFlow) -> None:
     r = rehearse(
         """
         start: first

@@ -3,13 +3,19 @@ and goto: test_flow_remote.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from conftest import Rehearse, make_flow
 from outdial.flow import actions as a
 from outdial.flow.context import Session
+from outdial.flow.document import Flow
 from outdial.flow.events import Digit
 from outdial.flow.interpreter import Interpreter
+from outdial.flow.rehearsal import Rehearsal
+
+Rehearse = Callable[..., Rehearsal]
+MakeFlow = Callable[[str], Flow]
 
 
 def test_say_substitutes_variables_and_uses_the_voices(rehearse: Rehearse) -> None:
@@ -295,7 +301,7 @@ def test_hangup_step_hangs_up_and_ends(rehearse: Rehearse) -> None:
     assert r.actions == [a.Hangup("hangup step 'h'"), a.Ended("hangup step 'h'")]
 
 
-def test_start_and_feed_misuse() -> None:
+def test_start_and_feed_misuse(make_flow: MakeFlow) -> None:
     flow = make_flow("start: h\nsteps:\n  h: {type: hangup}\n")
     interpreter = Interpreter(flow, {}, Session("c"))
     with pytest.raises(RuntimeError):

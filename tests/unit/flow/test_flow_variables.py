@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from conftest import make_flow
 from outdial.flow import actions as a
 from outdial.flow.conditions import coerce, infer
 from outdial.flow.conditions import holds as evaluate
 from outdial.flow.context import Context, Session
+from outdial.flow.document import Flow, load_flow
 from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.rehearsal import Rehearsal
 from outdial.flow.steps import Case, JsonValue
@@ -22,6 +24,8 @@ from outdial.flow.variables import (
     references,
     substitute,
 )
+
+MakeFlow = Callable[[str], Flow]
 
 
 @pytest.mark.parametrize(
@@ -125,7 +129,7 @@ def test_json_values_are_substituted_throughout() -> None:
 
 
 def context(params: dict[str, str]) -> Context:
-    flow = make_flow("start: h\nsteps:\n  h: {type: hangup}\n")
+    flow = load_flow("flow: 1\nstart: h\nsteps:\n  h: {type: hangup}\n")
     return Context(flow, Variables(params=params))
 
 
@@ -183,7 +187,7 @@ def test_coercion_and_inference() -> None:
         coerce("maybe", "boolean")
 
 
-def test_branch_step_takes_the_first_true_case_else_default() -> None:
+def test_branch_step_takes_the_first_true_case_else_default(make_flow: MakeFlow) -> None:
     flow = make_flow(
         """
         start: b
@@ -213,7 +217,7 @@ def test_branch_step_takes_the_first_true_case_else_default() -> None:
 # prompts known at claim -------------------------------------------------------------------
 
 
-def test_prompts_known_at_claim() -> None:
+def test_prompts_known_at_claim(make_flow: MakeFlow) -> None:
     flow = make_flow(
         """
         start: a
@@ -242,7 +246,7 @@ def test_prompts_known_at_claim() -> None:
     ]
 
 
-def test_prompts_known_at_claim_are_what_the_interpreter_plays() -> None:
+def test_prompts_known_at_claim_are_what_the_interpreter_plays(make_flow: MakeFlow) -> None:
     flow = make_flow(
         """
         start: a
