@@ -75,7 +75,7 @@ class Collecting(Prompting):
                 done = self.key(ctx, event.key)
             else:
                 done = self.speech(ctx, event)
-            if done is None and self.attempt == attempt and self.collecting():
+            if done is None and self.attempt == attempt:  # more keys may come: wait for them
                 self.timer = ctx.start_timer(self.pause_s())
             return done
         return None

@@ -24,20 +24,20 @@ from outdial.flow import steps as s
 from outdial.flow.collect import DigitsRunner, MenuRunner
 from outdial.flow.context import Context, Done, Session, TraceEntry
 from outdial.flow.document import Flow
-from outdial.flow.runners import (
+from outdial.flow.immediate import (
     BranchRunner,
-    DetectRunner,
-    GotoRunner,
     HangupRunner,
-    HttpRunner,
-    PauseRunner,
-    RecordRunner,
     ResultRunner,
-    Runner,
-    SayRunner,
     SendDtmfRunner,
     SetRunner,
-    TransferRunner,
+)
+from outdial.flow.remote import GotoRunner, HttpRunner, TransferRunner
+from outdial.flow.runners import (
+    DetectRunner,
+    PauseRunner,
+    RecordRunner,
+    Runner,
+    SayRunner,
     WaitBeepRunner,
 )
 from outdial.flow.steps import Scalar
@@ -93,6 +93,7 @@ class Interpreter:
         self._taken: set[str] = set()  # interrupting events already handled
         self._started = False
         self._max_call = False  # the max-call timer runs
+        self._max_call_s = flow.settings.max_call_s  # the first flow's (a goto keeps it)
         self._budget = MAX_STEPS_WITHOUT_WAIT
 
     @property
@@ -114,9 +115,9 @@ class Interpreter:
             raise RuntimeError("the flow has already started")
         self._started = True
         self._begin(at_ms)
-        if self.flow.settings.max_call_s is not None:
+        if self._max_call_s is not None:
             self._max_call = True
-            self.ctx.emit(a.StartTimer(MAX_CALL_TIMER, self.flow.settings.max_call_s))
+            self.ctx.emit(a.StartTimer(MAX_CALL_TIMER, self._max_call_s))
         self._run(self.flow.start)
         return self._flush()
 
@@ -131,7 +132,7 @@ class Interpreter:
         if isinstance(event, e.TimerFired) and event.timer_id == MAX_CALL_TIMER:
             self._max_call = False
             self._leave("max call time")
-            self._end(f"settings.max_call_s ({self.flow.settings.max_call_s} s) reached")
+            self._end(f"settings.max_call_s ({self._max_call_s} s) reached")
         elif isinstance(event, e.Verdict):
             self._verdict(event)
         elif isinstance(event, e.HangUp):
@@ -173,7 +174,7 @@ class Interpreter:
             if kind in INTERRUPTING:
                 self._taken.add(kind)  # the detect step's branches handle it
             self._pass(event)
-        elif kind in INTERRUPTING and kind not in self._taken:
+        elif kind in INTERRUPTING and kind not in self._taken and ctx.line_up:
             target = self._handler(kind)
             if target is None or (runner is not None and not runner.interruptible):
                 return
@@ -189,8 +190,8 @@ class Interpreter:
         ctx.line_up = False
         if runner is not None and runner.keep_after_hangup(ctx):
             return
+        target = self._handler("hangup")  # the running step's own on: first
         self._leave("hangup")
-        target = self._handler("hangup")
         if target is not None and "hangup" not in self._taken:
             self._taken.add("hangup")
             self._run(target)

@@ -1,28 +1,24 @@
 """How each step runs: a runner per step, started by ``begin`` and fed the events meant for it.
 
 ``begin`` and ``feed`` return :class:`~outdial.flow.context.Done` when the step is over, or None
-while it waits. Menu and digits are in :mod:`outdial.flow.collect`, branch conditions in
-:mod:`outdial.flow.conditions`.
+while it waits. Here: the base class and the steps that play or wait on the call's audio (say,
+pause, detect, wait_beep, record). Menu and digits are in :mod:`outdial.flow.collect`, http,
+transfer and goto in :mod:`outdial.flow.remote`, the steps that finish at once in
+:mod:`outdial.flow.immediate`.
 """
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar
-from urllib.parse import urlencode
 
 from outdial.flow import actions as a
 from outdial.flow import events as e
 from outdial.flow import steps as s
-from outdial.flow.conditions import choose
 from outdial.flow.context import Context, Done, Playing
-from outdial.flow.steps import JsonValue, Scalar
+from outdial.flow.steps import JsonValue
 from outdial.flow.variables import format_value
 
-HTTP_GRACE_S = 2.0  # seconds past an http step's timeout before the interpreter gives up
 RECORD_GRACE_S = 10.0  # seconds past max_s before a recording that never ended has failed
-GOTO_TIMEOUT_S = 10.0  # seconds to fetch a goto's flow
-_SENDABLE = set("0123456789*#ABCDabcd,")
 
 
 class Runner:
@@ -223,7 +219,7 @@ class RecordRunner(Prompting):
                 "recording": event.recording,
             }
             outcome = f"recorded {format_value(event.duration_s)} s"
-            return Done(self.step.next, outcome, values)
+            return Done(self.step.next, outcome, values, redacted="recorded")
         if isinstance(event, e.TimerFired) and event.timer_id == self.guard and self.record_id:
             ctx.emit(a.StopRecord(self.record_id))
             return self.fail("recording did not end", self.step.on_error, "record:")
@@ -240,158 +236,3 @@ class RecordRunner(Prompting):
         if self.record_id is not None and ctx.line_up:
             ctx.emit(a.StopRecord(self.record_id))
         ctx.cancel_timer(self.guard)
-
-
-class HttpRunner(Runner):
-    step: s.HttpStep
-
-    def begin(self, ctx: Context) -> Done | None:
-        st = self.step
-        headers = {k: ctx.text(v) for k, v in st.headers.items()}
-        body: str | None = None
-        if isinstance(st.body, str):
-            body = ctx.text(st.body)
-            _default_header(headers, "text/plain; charset=utf-8")
-        elif st.body is not None:
-            value = ctx.value(st.body)
-            if st.encoding == "form" and isinstance(value, dict):
-                body = urlencode({k: format_value(v) for k, v in value.items()})
-                _default_header(headers, "application/x-www-form-urlencoded")
-            else:
-                body = json.dumps(value)
-                _default_header(headers, "application/json")
-        method = st.method or ("POST" if body is not None else "GET")
-        self.request_id = ctx.new_id("http")
-        url = ctx.url(st.url)
-        ctx.emit(a.HttpRequest(self.request_id, method, url, headers, body, st.timeout_s))
-        self.guard: str | None = ctx.start_timer(st.timeout_s + HTTP_GRACE_S)
-        return None
-
-    def feed(self, ctx: Context, event: e.Event) -> Done | None:
-        if isinstance(event, e.HttpReply) and event.request_id == self.request_id:
-            ctx.cancel_timer(self.guard)
-            values: dict[str, JsonValue] = {
-                "status": event.status,
-                "json": event.json,
-                "text": event.text,
-            }
-            if event.error is not None or event.status is None:
-                cause = event.error or "no status"
-                return self.fail(cause, self.step.on_error, "http", values=values)
-            if event.status >= 400:
-                cause = f"status {event.status}"
-                return self.fail(cause, self.step.on_error, "http", values=values)
-            return Done(self.step.next, f"status {event.status}", values)
-        if isinstance(event, e.TimerFired) and event.timer_id == self.guard:
-            return self.fail("timeout", self.step.on_error, "http")
-        return None
-
-    def keep_after_hangup(self, ctx: Context) -> bool:
-        return True
-
-    def cancel(self, ctx: Context) -> None:
-        ctx.cancel_timer(self.guard)
-
-
-def _default_header(headers: dict[str, str], content_type: str) -> None:
-    if not any(k.lower() == "content-type" for k in headers):
-        headers["Content-Type"] = content_type
-
-
-class TransferRunner(Runner):
-    """Waits for TransferEnded with no timer of its own: a bridged call may last; the driver
-    applies ``timeout_s`` to the ringing, and ``settings.max_call_s`` bounds the whole call."""
-
-    interruptible = False  # the callee is talking to an agent: detection no longer applies
-    step: s.TransferStep
-
-    def begin(self, ctx: Context) -> Done | None:
-        st = self.step
-        caller_id = ctx.text(st.caller_id) if st.caller_id is not None else None
-        ctx.emit(a.Transfer(ctx.text(st.to), caller_id, st.timeout_s, st.mode))
-        return None
-
-    def feed(self, ctx: Context, event: e.Event) -> Done | None:
-        if isinstance(event, e.TransferEnded):
-            values: dict[str, JsonValue] = {
-                "outcome": event.outcome,
-                "duration_s": event.duration_s,
-            }
-            target = self.step.branches.get(event.outcome, self.step.next)
-            return Done(target, event.outcome, values)
-        return None
-
-
-class GotoRunner(Runner):
-    step: s.GotoStep
-
-    def begin(self, ctx: Context) -> Done | None:
-        self.request_id = ctx.new_id("fetch")
-        ctx.emit(a.FetchFlow(self.request_id, ctx.url(self.step.url)))
-        self.guard: str | None = ctx.start_timer(GOTO_TIMEOUT_S)
-        return None
-
-    def feed(self, ctx: Context, event: e.Event) -> Done | None:
-        if isinstance(event, e.FlowFetched) and event.request_id == self.request_id:
-            ctx.cancel_timer(self.guard)
-            if event.flow is None:
-                return self.fail(event.error or "no flow", self.step.on_error, "goto:")
-            return Done(event.flow.start, "fetched", flow=event.flow)
-        if isinstance(event, e.TimerFired) and event.timer_id == self.guard:
-            return self.fail("timeout", self.step.on_error, "goto:")
-        return None
-
-    def cancel(self, ctx: Context) -> None:
-        ctx.cancel_timer(self.guard)
-
-
-class BranchRunner(Runner):
-    step: s.BranchStep
-
-    def begin(self, ctx: Context) -> Done | None:
-        index = choose(self.step.cases, ctx)
-        if index is None:
-            return Done(self.step.default, "default")
-        return Done(self.step.cases[index].next, f"case {index}")
-
-
-class SetRunner(Runner):
-    step: s.SetStep
-
-    def begin(self, ctx: Context) -> Done | None:
-        values: dict[str, JsonValue] = {}
-        for name, value in self.step.vars.items():
-            values[name] = ctx.text(value) if isinstance(value, str) else value
-        ctx.vars.names.update(values)
-        return Done(self.step.next, "set " + ", ".join(values), values)
-
-
-class ResultRunner(Runner):
-    step: s.ResultStep
-
-    def begin(self, ctx: Context) -> Done | None:
-        fields: dict[str, Scalar] = {}
-        for name, value in self.step.fields.items():
-            fields[name] = ctx.text(value) if isinstance(value, str) else value
-        ctx.results.update(fields)
-        ctx.emit(a.SetResult(fields))
-        return Done(self.step.next, "fields " + ", ".join(fields))
-
-
-class SendDtmfRunner(Runner):
-    step: s.SendDtmfStep
-
-    def begin(self, ctx: Context) -> Done | None:
-        digits = ctx.text(self.step.digits)
-        bad = sorted(set(digits) - _SENDABLE)
-        if bad:
-            ctx.warn([f"not sent as DTMF: {''.join(bad)!r}"])
-            digits = "".join(d for d in digits if d in _SENDABLE)
-        if digits:
-            ctx.emit(a.SendDtmf(digits))
-        return Done(self.step.next, f"sent {digits}", redacted="sent")
-
-
-class HangupRunner(Runner):
-    def begin(self, ctx: Context) -> Done | None:
-        return Done(None, "hangup", end=f"hangup step '{self.step.id}'")

@@ -7,6 +7,7 @@ are in :mod:`outdial.flow.validate`.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -15,6 +16,9 @@ from outdial.flow import steps as s
 SCHEMA_ID = "https://outdial.org/schemas/flow-1.json"
 
 _VAR = "Text; ${name} is replaced by a call parameter, session.* or ${step$.field}."
+
+
+_VOICE_REF = {"$ref": "#/$defs/voice", "description": "Voice of this step's prompts."}
 
 
 def _num(description: str, default: float | None = None, *, minimum: float = 0) -> dict[str, Any]:
@@ -84,7 +88,7 @@ _STEPS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         {
             "text": _text("What to say."),
             "audio": {"type": "string", "description": "An audio file of the application."},
-            "voice": {"$ref": "#/$defs/voice"},
+            "voice": _VOICE_REF,
             "bargein": {
                 "type": "boolean",
                 "default": True,
@@ -115,7 +119,7 @@ _STEPS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         "Ask for one key. Sets value, inputmode, utterance, confidence.",
         {
             **_INPUT,
-            "voice": {"$ref": "#/$defs/voice"},
+            "voice": _VOICE_REF,
             "choices": {
                 "type": "object",
                 "description": "The step to go to for each key.",
@@ -135,7 +139,7 @@ _STEPS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         "Collect several keys. Sets value.",
         {
             **_INPUT,
-            "voice": {"$ref": "#/$defs/voice"},
+            "voice": _VOICE_REF,
             "min": _int("Fewest keys accepted.", s.DIGITS_MIN),
             "max": _int("Most keys; input ends when reached.", s.DIGITS_MAX),
             "finish_on": {
@@ -156,7 +160,7 @@ _STEPS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         "Record the callee. Sets termchar, duration_s, recording.",
         {
             "prompt": {"$ref": "#/$defs/prompt", "description": "Played before recording."},
-            "voice": {"$ref": "#/$defs/voice"},
+            "voice": _VOICE_REF,
             "beep": {"type": "boolean", "default": True, "description": "Beep before recording."},
             "max_s": _num("Longest recording in seconds.", s.RECORD_MAX_S),
             "final_silence_s": _num("Seconds of silence that end it.", s.RECORD_FINAL_SILENCE_S),
@@ -173,7 +177,11 @@ _STEPS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     s.StepType.BRANCH: (
         "Go to the first case that holds, else to default.",
         {
-            "cases": {"type": "array", "items": {"$ref": "#/$defs/case"}},
+            "cases": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/case"},
+                "description": "Tested in order; the first that holds decides.",
+            },
             "default": _target("Where to go when no case holds; without it the flow ends."),
         },
         ["cases"],
@@ -209,7 +217,11 @@ _STEPS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
                 "description": "Default: POST with a body, else GET.",
             },
             "url": {**_text("http:// or https:// URL."), "pattern": r"^(https?://|\$\{)"},
-            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "headers": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": f"Request headers. {_VAR}",
+            },
             "body": {"description": "A JSON value, or a string sent as it is. " + _VAR},
             "encoding": {
                 "enum": list(s.HTTP_ENCODINGS),
@@ -285,7 +297,7 @@ def _build() -> dict[str, Any]:
                     "properties": {
                         "text": _text("What to say."),
                         "audio": {"type": "string", "description": "An audio file."},
-                        "voice": {"$ref": "#/$defs/voice"},
+                        "voice": _VOICE_REF,
                     },
                     "additionalProperties": False,
                     "oneOf": [{"required": ["text"]}, {"required": ["audio"]}],
@@ -371,8 +383,8 @@ def _build() -> dict[str, Any]:
 
 
 def flow_schema() -> dict[str, Any]:
-    """The schema as a new dict (callers may change their copy)."""
-    return _build()
+    """The schema as a new dict (callers may change their copy, nested parts included)."""
+    return copy.deepcopy(_build())
 
 
 def schema_json(indent: int | None = 2) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import Rehearse
+from collections.abc import Callable
+
 from outdial.flow import actions as a
 from outdial.flow.events import PromptFinished, TimerFired
+from outdial.flow.rehearsal import Rehearsal
+
+Rehearse = Callable[..., Rehearsal]
 
 ON = """
 start: a
@@ -230,3 +234,37 @@ def test_stale_answers_are_ignored(rehearse: Rehearse) -> None:
     assert r.feed(PromptFinished("play-1", at_ms=10)) == []
     assert r.feed(TimerFired("timer-2", at_ms=10)) == []
     assert r.steps == ["a", "b"] and r.ended is None
+
+
+def test_a_verdict_after_the_hang_up_changes_nothing(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: h
+        on: {answeringmachine: vm}
+        steps:
+          h: {type: http, url: "https://x.example/", next: r}
+          r: {type: result, fields: {s: "${h$.status}"}}
+          vm: {type: result, fields: {vm: "yes"}}
+        """
+    )
+    r.hang_up()
+    assert r.verdict("answeringmachine", revised=True) == []
+    r.reply_http(200)
+    assert r.results == {"s": "200"}
+
+
+def test_a_steps_own_hangup_handler_is_used(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: m
+        on: {hangup: flow_level}
+        steps:
+          m: {type: menu, prompt: p, choices: {"1": m}, on: {hangup: step_level}}
+          step_level: {type: result, fields: {where: step}}
+          flow_level: {type: result, fields: {where: flow}}
+        """
+    )
+    r.finish_prompt()
+    r.hang_up()
+    assert r.results == {"where": "step"}
+    assert r.steps == ["m", "step_level"]

@@ -175,3 +175,87 @@ def test_revised_verdict_during_the_menu_prompt_stops_it() -> None:
     assert a.StopPlay(menu_play) in actions
     assert r.playing == {}
     assert r.interpreter.current_step == "message"
+
+
+def example(name: str, params: dict[str, str]) -> Rehearsal:
+    flow = load_flow((EXAMPLES / f"{name}.yaml").read_text(), known_params=PARAMS[name])
+    rehearsal = Rehearsal(flow, params)
+    rehearsal.start()
+    return rehearsal
+
+
+def test_survey_keeps_rating_and_comment_when_the_callee_hangs_up_while_recording() -> None:
+    r = example("survey", {"first_name": "Cy", "visit_date": "June 2"})
+    r.finish_prompt(after_ms=5000)
+    r.verdict("voice")
+    r.finish_prompt(after_ms=6000)
+    r.press("10#", gap_ms=400)
+    assert r.results == {"rating": "10"}
+    r.finish_prompt(after_ms=4000)  # the comment prompt, then recording
+    (record,) = r.of(a.Record)
+    assert (record.beep, record.max_s, record.final_silence_s, record.finish_on_key) == (
+        True,
+        60,
+        4,
+        "#",
+    )
+    r.advance(9000)
+    r.hang_up()
+    r.end_recording(duration_s=9.0, recording="recordings/c1-comment.wav")
+    assert r.results == {
+        "rating": "10",
+        "comment": "recordings/c1-comment.wav",
+        "comment_s": "9",
+        "survey": "hung up",
+    }
+    assert r.steps[-3:] == ["comment", "save_comment", "hung_up"]
+
+
+def test_survey_rating_out_of_range_is_asked_again() -> None:
+    r = example("survey", {"first_name": "Cy", "visit_date": "June 2"})
+    r.finish_prompt()
+    r.finish_prompt()
+    r.press("11")  # max 2 keys: complete, but off the pattern
+    assert r.spoken[-1] == "Please enter a number from 1 to 10, then press pound."
+
+
+def test_payment_notice_reads_the_balance_and_transfers_to_an_agent() -> None:
+    params = {"first_name": "Di", "account": "A-7", "api_token": "s3cret", "due_date": "May 9"}
+    r = example("payment_notice", params)
+    (request,) = r.of(a.HttpRequest)
+    assert request.url == "https://billing.example.com/api/accounts/A-7/balance?call=rehearsal"
+    assert request.headers == {"Authorization": "Bearer s3cret"}
+    r.reply_http(200, {"amount_due": 42.5})
+    assert r.interpreter.trace[0].outcome == "status 200"
+    assert r.spoken[-1] == (
+        "Hello Di. This is Example Energy. Your balance of 42.5 dollars is due on May 9."
+    )
+    r.finish_prompt(after_ms=5000)
+    r.press("1")  # barge-in on the menu prompt
+    assert r.transfer == a.Transfer("tel:+18005550199", "", 25, "bridge")
+    r.end_transfer("busy")
+    assert r.spoken[-1] == "All our agents are busy. Please call us at 800 555 0199. Goodbye."
+    r.finish_prompt()
+    assert r.results == {"outcome": "agents busy"}
+    assert r.ended is not None and r.ended.reason == "hangup step 'done'"
+
+
+def test_payment_notice_without_the_billing_service_still_calls() -> None:
+    params = {"first_name": "Di", "account": "A-7", "api_token": "t", "due_date": "May 9"}
+    r = example("payment_notice", params)
+    r.advance(3000)
+    r.reply_http(None, error="timeout")
+    assert (r.spoken[-1] or "").startswith("Hello Di. This is Example Energy with a notice")
+
+
+def test_voicemail_drop_waits_for_the_beep() -> None:
+    r = example("voicemail_drop", {"first_name": "Ed", "company": "Acme", "callback": "555"})
+    r.advance(4000)
+    r.verdict("answeringmachine")
+    r.advance(5000)
+    assert r.plays == []
+    r.beep_end()
+    assert r.plays[0].bargein is False
+    r.finish_prompt(after_ms=7000)
+    assert r.results == {"voicemail": "left", "beep": "true"}
+    assert r.ended is not None and r.ended.reason == "hangup step 'done'"

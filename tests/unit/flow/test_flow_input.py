@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import Rehearse
+from collections.abc import Callable
+
 from outdial.flow import actions as a
+from outdial.flow.rehearsal import Rehearsal
+
+Rehearse = Callable[..., Rehearsal]
 
 MENU = """
 start: m
@@ -271,3 +275,12 @@ def test_digits_type_ahead_fills_the_input(rehearse: Rehearse) -> None:
     r.press("3")
     r.advance(3000)
     assert r.spoken[-1] == "got 123"
+
+
+def test_digits_ignore_keys_they_cannot_use_but_keep_waiting(rehearse: Rehearse) -> None:
+    r = rehearse(DIGITS)
+    r.advance(200)
+    r.press("A")  # a key no digits step takes: it stops the prompt, nothing more
+    assert not r.playing
+    r.advance(5000)
+    assert r.spoken[-1] == "nothing"  # not stuck: the no-input timer ran
