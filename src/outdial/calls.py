@@ -47,6 +47,7 @@ class CallEvent(enum.StrEnum):
     CANCELED = "canceled"
     EXPIRED = "expired"
     FAILED = "failed"
+    FLOW_FAILED = "flow_failed"  # the call flow could not be fetched, or ended on an error
 
 
 PENDING_STATUSES: frozenset[CallStatus] = frozenset(

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from outdial.accounts import Account, Application
-from outdial.calls import Recording
+from outdial.calls import CallEvent, Recording
 from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
-from outdial.store.base import StoreBase
+from outdial.store.callstore import CallStore
 from outdial.store.callrows import owned_call, recording_from_row
 from outdial.store.tables import (
     applications,
@@ -45,7 +45,7 @@ def _version(row: Any) -> FlowVersion:
     )
 
 
-class FlowStore(StoreBase):
+class FlowStore(CallStore):
     # -- applications and their flows -------------------------------------------------------
 
     def application_of(self, account: Account, application_id: int) -> Application:
@@ -173,6 +173,11 @@ class FlowStore(StoreBase):
                 .where(attempts.c.call_pk == call_pk, attempts.c.number == attempt)
                 .values(flow_version=version, flow_trace=json.dumps(list(trace)))
             )
+
+    def add_call_event(self, call_pk: int, event: CallEvent, detail: str | None) -> None:
+        """An event of the call's timeline that no state change carries (a flow's failure)."""
+        with self._write() as conn:
+            self._add_events(conn, [call_pk], event, self.clock(), detail)
 
     def save_recording(
         self, call_pk: int, attempt: int, step: str, audio: bytes, duration_s: float

@@ -12,7 +12,6 @@ from outdial.flow.rehearsal import Rehearsal
 from outdial.flow.validate import check
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "flows"
-FLOWS_MD = Path("/work/shared/FLOWS.md")
 PARAMS = {
     "appointment_reminder": ["first_name", "date"],
     "voicemail_drop": ["first_name", "company", "callback"],
@@ -38,12 +37,6 @@ def test_example_has_no_problems(name: str) -> None:
 
 def test_every_example_is_tested() -> None:
     assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == sorted(PARAMS)
-
-
-@pytest.mark.skipif(not FLOWS_MD.exists(), reason="the shared FLOWS.md is not here")
-def test_appointment_reminder_is_the_flows_md_example() -> None:
-    example = FLOWS_MD.read_text().split("```yaml\n")[1].split("```")[0]
-    assert (EXAMPLES / "appointment_reminder.yaml").read_text() == example
 
 
 def reminder() -> Rehearsal:

@@ -1,0 +1,262 @@
+"""Call flows on the dialer's calls (SPEC §7, FLOWS.md).
+
+``FlowRuntime.prepare`` runs while the phone rings: it finds the flow the call will run (the
+deployment's flow URL, else the application's newest stored version), and synthesises the
+prompts already known so that none waits on text to speech after the answer. ``start`` builds
+the call's :class:`~outdial.flow.driver.FlowRun` on answer, with hooks that keep results and
+recordings in the store and reach the user's web services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from outdial.calls import CallEvent
+from outdial.dispatch.transfer import bridge
+from outdial.dispatch.webhooks import SIGNATURE_HEADER, sign
+from outdial.flow import actions as a
+from outdial.flow.context import Session
+from outdial.flow.document import Flow, load_flow
+from outdial.flow.driver import FlowHooks, FlowLeg, FlowRun, HttpOutcome, TransferOutcome
+from outdial.flow.interpreter import Interpreter
+from outdial.flow.prompts import prompts_known_at_claim
+from outdial.flow.steps import Scalar
+from outdial.flow.tts import TtsCache, TtsError
+from outdial.store.store import Claim, Store
+from outdial.telephony.carrier import Carrier, Leg
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+FLOW_CACHE_S = 2.0  # seconds a stored flow version is reused before the store is asked again
+FLOW_URL_TIMEOUT_S = 3.0  # seconds the user's flow service has to answer, while the phone rings
+MAX_HTTP_BODY = 1024 * 1024  # bytes of an http step's reply kept
+MAX_FLOW_BYTES = 256 * 1024  # bytes of a fetched flow
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFlow:
+    flow: Flow
+    version: int | None  # the stored version, None for a fetched flow
+    params: dict[str, str]
+    session: Session
+    synthesis: asyncio.Task[None] | None  # prompts being synthesised while the phone rings
+
+
+class FlowRuntime:
+    """Flows for one dialer: stored flows (cached briefly), fetched ones, TTS, HTTP."""
+
+    def __init__(
+        self,
+        store: Store,
+        tts: TtsCache,
+        run_in_thread: Callable[..., Awaitable[Any]],
+        *,
+        secret_of: Callable[[int], str] | None = None,
+    ) -> None:
+        self.store = store
+        self.tts = tts
+        self._thread = run_in_thread
+        self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
+        self._parsed: dict[tuple[int, int], Flow] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._secret_of = secret_of
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=False)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- while the phone rings --------------------------------------------------------------
+
+    async def prepare(self, claim: Claim) -> PreparedFlow | None:
+        """The flow this call runs on answer, its prompts being synthesised; None: no flow."""
+        params = _params(claim.call_parameters)
+        session = Session(
+            claim.call_id, claim.attempt, claim.phone_number, claim.caller_id or ""
+        )
+        flow: Flow | None = None
+        version: int | None = None
+        if claim.flow_url:
+            try:
+                flow = await self._fetch_for_call(claim, params)
+            except Exception as error:
+                log.warning("flow URL of call %s failed: %s", claim.call_id, error)
+                await self._event(claim, CallEvent.FLOW_FAILED, f"flow_url: {error}")
+        if flow is None:
+            found = await self._stored_flow(claim.application_id)
+            if found is not None:
+                version, flow = found
+        if flow is None:
+            return None
+        known = prompts_known_at_claim(flow, params, session)
+        synthesis = (
+            asyncio.create_task(self._synthesize(known), name=f"tts-{claim.call_id}")
+            if known
+            else None
+        )
+        return PreparedFlow(flow, version, params, session, synthesis)
+
+    async def _synthesize(self, prompts: list[tuple[str, str]]) -> None:
+        for voice, text in prompts:
+            if self.tts.cached(text, voice):
+                continue
+            try:
+                await asyncio.to_thread(self.tts.get, text, voice)
+            except TtsError as error:  # the prompt fails again when played, on the step's path
+                log.warning("text to speech failed while ringing: %s", error)
+
+    async def _stored_flow(self, application_id: int) -> tuple[int, Flow] | None:
+        now = time.monotonic()
+        checked = self._stored.get(application_id)
+        if checked is None or now - checked[0] > FLOW_CACHE_S:
+            current = await self._thread(self.store.current_flow, application_id)
+            version = None if current is None else current.version
+            self._stored[application_id] = (now, version)
+            if current is not None and (application_id, current.version) not in self._parsed:
+                self._parsed[(application_id, current.version)] = load_flow(current.source)
+        else:
+            version = checked[1]
+        if version is None:
+            return None
+        return version, self._parsed[(application_id, version)]
+
+    async def _fetch_for_call(self, claim: Claim, params: dict[str, str]) -> Flow | None:
+        assert claim.flow_url is not None
+        body = json.dumps(
+            {
+                "call_id": claim.call_id,
+                "attempt": claim.attempt,
+                "phone_number": claim.phone_number,
+                "caller_id": claim.caller_id,
+                "application_id": claim.application_id,
+                "deployment_id": claim.deployment_id,
+                "call_parameters": json.loads(claim.call_parameters or "{}"),
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._secret_of is not None:
+            headers[SIGNATURE_HEADER] = sign(self._secret_of(claim.deployment_id), body)
+        response = await self.client.post(
+            claim.flow_url, content=body, headers=headers, timeout=FLOW_URL_TIMEOUT_S
+        )
+        if response.status_code == 204:
+            return None
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code} from {claim.flow_url}")
+        if len(response.content) > MAX_FLOW_BYTES:
+            raise RuntimeError(f"the flow is larger than {MAX_FLOW_BYTES} bytes")
+        return load_flow(response.text)
+
+    # -- on answer --------------------------------------------------------------------------
+
+    def start(
+        self,
+        prepared: PreparedFlow,
+        claim: Claim,
+        leg: Leg,
+        carrier: Carrier,
+        hangup: Callable[[str], Awaitable[None]],
+    ) -> FlowRun:
+        interpreter = Interpreter(prepared.flow, prepared.params, prepared.session)
+
+        async def save_results(fields: Mapping[str, Scalar]) -> None:
+            await self._thread(self.store.merge_results, claim.call_pk, dict(fields))
+
+        async def save_recording(step: str, audio: bytes, seconds: float) -> str:
+            return str(
+                await self._thread(
+                    self.store.save_recording, claim.call_pk, claim.attempt, step, audio, seconds
+                )
+            )
+
+        async def transfer(action: a.Transfer) -> TransferOutcome:
+            return await bridge(carrier, leg, action, claim)
+
+        hooks = FlowHooks(
+            save_results=save_results,
+            save_recording=save_recording,
+            hangup=hangup,
+            http=self._http,
+            fetch_flow=self._fetch_flow,
+            transfer=transfer,
+            audio_file=_no_audio_files,
+        )
+        flow_leg: FlowLeg = leg
+        return FlowRun(interpreter, flow_leg, self.tts, hooks)
+
+    async def finish(self, run: FlowRun, claim: Claim, prepared: PreparedFlow) -> None:
+        """Keep the attempt's trace (the flow has ended or was stopped)."""
+        ended = run.interpreter.ended
+        await self._thread(
+            self.store.record_flow_trace, claim.call_pk, claim.attempt, prepared.version, run.trace
+        )
+        if ended is not None and ended.error:
+            await self._event(claim, CallEvent.FLOW_FAILED, ended.reason)
+
+    async def _event(self, claim: Claim, event: CallEvent, detail: str) -> None:
+        try:
+            await self._thread(self.store.add_call_event, claim.call_pk, event, detail[:500])
+        except Exception:
+            log.exception("could not record %s of call %s", event, claim.call_id)
+
+    # -- the user's web services ------------------------------------------------------------
+
+    async def _http(self, action: a.HttpRequest) -> HttpOutcome:
+        try:
+            response = await self.client.request(
+                action.method,
+                action.url,
+                headers=dict(action.headers),
+                content=action.body.encode() if action.body is not None else None,
+                timeout=action.timeout_s,
+            )
+        except httpx.TimeoutException:
+            return HttpOutcome(error=f"no reply within {action.timeout_s:g} s")
+        except httpx.HTTPError as error:
+            return HttpOutcome(error=f"{type(error).__name__}: {error}")
+        text = response.content[:MAX_HTTP_BODY].decode(response.encoding or "utf-8", "replace")
+        try:
+            body: object = json.loads(text) if "json" in response.headers.get(
+                "content-type", ""
+            ) else None
+        except ValueError:
+            body = None
+        return HttpOutcome(status=response.status_code, json=body, text=text)
+
+    async def _fetch_flow(self, url: str) -> Flow:
+        response = await self.client.get(url, timeout=FLOW_URL_TIMEOUT_S)
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code} from {url}")
+        return load_flow(response.text)
+
+
+async def _no_audio_files(name: str) -> bytes:
+    raise FileNotFoundError(f"audio prompt {name!r}: this application has no audio files")
+
+
+def _params(call_parameters: str) -> dict[str, str]:
+    """Call parameters as flow variables: text, with numbers and booleans as JSON writes them."""
+    try:
+        data = json.loads(call_parameters or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        out[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    return out

@@ -1,0 +1,105 @@
+"""A flow's ``transfer`` step in ``bridge`` mode: dial the target on the call's own trunk and,
+once it answers, relay audio both ways until either side hangs up.
+
+``refer`` mode (SIP REFER, the far end moves the call) is not built yet: such a step ends
+``failed`` with a logged reason, so the flow's ``failed`` branch runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from outdial.calls import CalleeType
+from outdial.flow import actions as a
+from outdial.flow.driver import TransferOutcome
+from outdial.numbers import parse_destination
+from outdial.store.store import Claim
+from outdial.telephony.carrier import (
+    Answered,
+    Carrier,
+    DialRequest,
+    Ended,
+    HangupCause,
+    Leg,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _target(to: str) -> str:
+    """The E.164 number of a ``tel:`` target (a bare number is read as one too)."""
+    return parse_destination(to, field="to").e164
+
+
+async def _relay(source: Leg, sink: Leg, *, end_sink: bool = False) -> None:
+    """Play ``source``'s audio to ``sink`` until ``source`` ends; then hang ``sink`` up too
+    when ``end_sink`` (the callee left: the agent's leg must not stay up)."""
+    frames = source.audio()
+    try:
+        async for frame in frames:
+            if not frame.early:
+                sink.play(frame.samples)
+    finally:
+        close = getattr(frames, "aclose", None)
+        if close is not None:
+            await close()
+    if end_sink:
+        await sink.hangup(HangupCause.CALLEE_LEFT)
+
+
+async def bridge(carrier: Carrier, callee: Leg, action: a.Transfer, claim: Claim) -> TransferOutcome:
+    """Dial ``action.to`` and bridge it to ``callee``; the transfer's outcome."""
+    if action.mode != "bridge":
+        log.warning("transfer of %s: mode %r is not supported yet", claim.call_id, action.mode)
+        return TransferOutcome("failed")
+    if action.to.startswith("sip:"):
+        log.warning("transfer of %s: sip: targets are not supported yet", claim.call_id)
+        return TransferOutcome("failed")
+    try:
+        number = _target(action.to)
+    except Exception as error:
+        log.warning("transfer of %s: %s", claim.call_id, error)
+        return TransferOutcome("failed")
+    request = DialRequest(
+        call_id=f"{claim.call_id}-transfer",
+        attempt=claim.attempt,
+        phone_number=number,
+        caller_id=(action.caller_id or claim.caller_id),
+        postd=None,
+        ring_timeout=action.timeout_s,
+    )
+    agent = carrier.dial(request)
+    relays: list[asyncio.Task[None]] = []
+    answered_at: float | None = None
+    loop = asyncio.get_running_loop()
+    outcome: TransferOutcome = TransferOutcome("failed")
+    try:
+        async for event in agent.events():
+            if isinstance(event, Answered):
+                answered_at = loop.time()
+                relays = [
+                    asyncio.create_task(
+                        _relay(callee, agent, end_sink=True), name="bridge-to-agent"
+                    ),
+                    asyncio.create_task(_relay(agent, callee), name="bridge-to-callee"),
+                ]
+            elif isinstance(event, Ended):
+                if answered_at is not None:
+                    outcome = TransferOutcome("completed", loop.time() - answered_at)
+                elif event.callee_type is CalleeType.BUSY:
+                    outcome = TransferOutcome("busy")
+                elif event.callee_type is CalleeType.NOANSWER:
+                    outcome = TransferOutcome("noanswer")
+                break
+    except asyncio.CancelledError:
+        await agent.hangup(HangupCause.FLOW_ENDED)
+        raise
+    finally:
+        for task in relays:
+            task.cancel()
+        for task in relays:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    return outcome
