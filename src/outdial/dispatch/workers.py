@@ -41,8 +41,8 @@ class Workers:
         traceback: TracebackType | None,
     ) -> None:
         assert self._dialing is not None and self._sending is not None, "never entered"
-        # The dialer first: the calls it lets finish become final and queue their callbacks,
-        # which the sender, still running meanwhile, can send.
+        # The dialer first: while its calls drain, the sender still sends the callbacks of
+        # those that end (at its next poll); any left wait in the database for a sender.
         self.dialer.stop()
         try:
             await self._dialing
