@@ -8,7 +8,7 @@ import multiprocessing
 import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, closing
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
@@ -20,7 +20,7 @@ from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import Services, router
 from outdial.config import Settings
 from outdial.dispatch.dialer import Dialer, DialerSettings
-from outdial.dispatch.webhooks import WebhookSender
+from outdial.dispatch.workers import Workers
 from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.metrics import registry_for
 from outdial.queueing import QueueService
@@ -43,54 +43,41 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own_store = store or Store.open(settings.database_url)
-        executor = None
-        if settings.ingest_workers > 0:
-            # spawn, not fork: the server has threads, and forking them is unsafe.
-            executor = ProcessPoolExecutor(
-                settings.ingest_workers, mp_context=multiprocessing.get_context("spawn")
-            )
-            for _ in range(settings.ingest_workers):
-                executor.submit(warm_up)
-        ingestor = Ingestor(settings.default_region, executor, settings.max_bulk_rows)
-        dialer: Dialer | None = None
-        dialer_task: asyncio.Task[None] | None = None
-        sender: WebhookSender | None = None
-        sender_task: asyncio.Task[None] | None = None
-        if settings.dialer:
-            dialer = Dialer(
-                own_store, DialerSettings(lease=settings.lease, dial_log=settings.dial_log)
-            )
-            dialer_task = asyncio.create_task(dialer.run(), name="dialer")
-            sender = WebhookSender(own_store, worker_id=dialer.worker_id)
-            sender_task = asyncio.create_task(sender.run(), name="webhook-sender")
-        loop = asyncio.get_running_loop()
+        async with AsyncExitStack() as stack:  # on the way out: workers, executor, store
+            own_store = store
+            if own_store is None:
+                own_store = stack.enter_context(closing(Store.open(settings.database_url)))
+            executor = None
+            if settings.ingest_workers > 0:
+                # spawn, not fork: the server has threads, and forking them is unsafe.
+                executor = ProcessPoolExecutor(
+                    settings.ingest_workers, mp_context=multiprocessing.get_context("spawn")
+                )
+                stack.callback(executor.shutdown, wait=True, cancel_futures=True)
+                for _ in range(settings.ingest_workers):
+                    executor.submit(warm_up)
+            ingestor = Ingestor(settings.default_region, executor, settings.max_bulk_rows)
+            dialer: Dialer | None = None
+            if settings.dialer:
+                workers = Workers(
+                    own_store, DialerSettings(lease=settings.lease, dial_log=settings.dial_log)
+                )
+                dialer = (await stack.enter_async_context(workers)).dialer
+            loop = asyncio.get_running_loop()
 
-        def wake() -> None:  # called from request threads after calls are queued
-            if dialer is not None:
-                loop.call_soon_threadsafe(dialer.wake)
+            def wake() -> None:  # called from request threads after calls are queued
+                if dialer is not None:
+                    loop.call_soon_threadsafe(dialer.wake)
 
-        app.state.services = Services(
-            settings=settings,
-            store=own_store,
-            queue=QueueService(own_store, ingestor, settings.default_region, wake),
-            limiter=RateLimiter(settings.queue_rate, settings.queue_burst),
-            metrics=registry_for(own_store, dialer),
-        )
-        log.info("outdial ready", extra={"database": own_store.engine.url.render_as_string()})
-        try:
+            app.state.services = Services(
+                settings=settings,
+                store=own_store,
+                queue=QueueService(own_store, ingestor, settings.default_region, wake),
+                limiter=RateLimiter(settings.queue_rate, settings.queue_burst),
+                metrics=registry_for(own_store, dialer),
+            )
+            log.info("outdial ready", extra={"database": own_store.engine.url.render_as_string()})
             yield
-        finally:
-            if dialer is not None and dialer_task is not None:
-                dialer.stop()
-                await dialer_task
-            if sender is not None and sender_task is not None:
-                sender.stop()
-                await sender_task
-            if executor is not None:
-                executor.shutdown(wait=True, cancel_futures=True)
-            if store is None:
-                own_store.close()
 
     app = FastAPI(
         title="outdial",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from outdial.cli import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo
+from outdial.cli.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo
 from outdial.store.store import Store
 
 

@@ -1,0 +1,143 @@
+"""The demo behind ``outdial demo`` (and ``make run``): what it seeds and what it prints.
+
+``ensure_demo`` makes, once, the demo account, its application and deployment and the
+simulated trunk the deployment dials through, and keeps the credentials in a file beside the
+database; running it again finds them and changes nothing that works. ``banner`` is the text
+``outdial demo`` prints before serving: where to sign in and a ``curl`` line that queues a call.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from outdial.accounts import Account, Deployment
+from outdial.store.store import Store
+from outdial.trunks import Trunk, TrunkKind
+
+DEMO_EMAIL = "demo@outdial.local"
+DEMO_PASSWORD = "demo-password"
+DEMO_CREDENTIALS = "demo-credentials.json"  # beside the database file
+DEMO_TRUNK = "demo-simulated"
+DEMO_PHONE_NUMBER = "+16175550123"  # the callee in the banner's curl line
+
+DEMO_SIM_CONFIG = {
+    "seed": 1,
+    "rules": [
+        {
+            "match": ".",
+            "weights": {
+                "voice": 55,
+                "answeringmachine": 20,
+                "noanswer": 10,
+                "busy": 8,
+                "informationtone": 4,
+                "linefailure": 3,
+            },
+            "ring_s": 3.0,
+            "talk_s": 8.0,
+        }
+    ],
+}
+
+
+def credentials_path(store: Store) -> Path:
+    """Where the demo's credentials are kept: beside an SQLite database, else here."""
+    database = store.engine.url.database or "."
+    return Path(database).parent / DEMO_CREDENTIALS
+
+
+def ensure_demo(store: Store, credentials_file: Path) -> dict[str, Any]:
+    """The demo account, application and deployment; credentials kept beside the database."""
+    saved: dict[str, Any] = {}
+    if credentials_file.exists():
+        saved = json.loads(credentials_file.read_text())
+    account, key = _account(store, saved.get("developer_key"))
+    deployment = _deployment(store, account, _trunk(store))
+    demo = {
+        "email": DEMO_EMAIL,
+        "password": DEMO_PASSWORD,
+        "developer_key": key,
+        "application_id": deployment.application_id,
+        "deployment_id": deployment.id,
+        # The UI's session key, kept with the credentials so a restart keeps people signed in.
+        "session_secret": saved.get("session_secret") or secrets.token_hex(32),
+    }
+    credentials_file.parent.mkdir(parents=True, exist_ok=True)
+    credentials_file.write_text(json.dumps(demo, indent=2) + "\n")
+    credentials_file.chmod(0o600)
+    return demo
+
+
+def _account(store: Store, saved_key: str | None) -> tuple[Account, str]:
+    """The demo account and a developer key that works: the saved one, else a new one."""
+    account = store.account_by_email(DEMO_EMAIL)
+    if account is None:
+        return store.create_account(DEMO_EMAIL, DEMO_PASSWORD)
+    if saved_key and store.authenticate(DEMO_EMAIL, saved_key):
+        return account, saved_key
+    return account, store.reset_developer_key(DEMO_EMAIL)
+
+
+def _trunk(store: Store) -> Trunk:
+    return store.trunk_by_name(DEMO_TRUNK) or store.create_trunk(
+        DEMO_TRUNK,
+        TrunkKind.SIMULATED,
+        lines=20,
+        cps=5.0,
+        config=json.dumps(DEMO_SIM_CONFIG),
+    )
+
+
+def _deployment(store: Store, account: Account, trunk: Trunk) -> Deployment:
+    """The account's first deployment, dialing through ``trunk``; made with its application."""
+    deployments = store.deployments_of(account)
+    if deployments:
+        deployment = deployments[0]
+        if deployment.trunk_id is None:  # made by an outdial that could not dial yet
+            store.set_deployment_trunk(deployment.id, trunk.id)
+        return deployment
+    app = store.create_application(DEMO_EMAIL, "Demo reminders")
+    return store.create_deployment(
+        app.id,
+        name="Demo outbound",
+        caller_id="+18005550100",
+        trunk_id=trunk.id,
+        max_lines=10,
+        cps=2.0,
+    )
+
+
+def banner(demo: dict[str, Any], base: str) -> str:
+    """What ``outdial demo`` prints before serving at ``base`` (``http://host:port``)."""
+    queue = f"{base}/api/apps/{demo['application_id']}/{demo['deployment_id']}/queue"
+    return "\n".join(
+        [
+            "",
+            "outdial demo is starting",
+            f"  web UI:        {base}/ui/  (sign in as {demo['email']}, "
+            f"password {demo['password']})",
+            f"  API docs:      {base}/docs",
+            f"  account:       {demo['email']}",
+            f"  developer key: {demo['developer_key']}",
+            f"  application:   {demo['application_id']}   deployment: {demo['deployment_id']}",
+            "  queue a call:",
+            f"    curl -u '{demo['email']}:{demo['developer_key']}' \\",
+            f"         -d phone_number={DEMO_PHONE_NUMBER} {queue}",
+            "",
+        ]
+    )
+
+
+__all__ = [
+    "DEMO_CREDENTIALS",
+    "DEMO_EMAIL",
+    "DEMO_PASSWORD",
+    "DEMO_SIM_CONFIG",
+    "DEMO_TRUNK",
+    "banner",
+    "credentials_path",
+    "ensure_demo",
+]
