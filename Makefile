@@ -27,10 +27,14 @@ test: $(STAMP) system-deps lint
 system-deps:
 	./scripts/system-deps
 
+# Test folders that mypy checks one at a time, as pytest imports them (see [tool.mypy]).
+MYPY_TEST_DIRS = $(shell find tests -name '*.py' -not -path 'tests/unit/*' -printf '%h\n' | sort -u)
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	for dir in $(MYPY_TEST_DIRS); do $(BIN)/mypy $$dir/*.py || exit 1; done
 	$(BIN)/lint-imports
 
 format: $(STAMP)

@@ -249,8 +249,8 @@ class DatabaseClones:
             with contextlib.suppress(Exception):  # a failed clone has nothing to drop
                 self.drop(future.result())
         self._pool.shutdown(wait=True)
-        for future in self._drops:
-            future.result()  # a drop that failed is worth hearing about
+        for drop in self._drops:
+            drop.result()  # a drop that failed is worth hearing about
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from acceptance_support import OUTDIAL, SERVER_STOP_TIMEOUT, clean_environment, free_port
+
+if TYPE_CHECKING:  # playwright is imported where a test runs, after the browser check
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -108,7 +112,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Demo, dict[
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/system-deps (as root) to install it")
     from playwright.sync_api import sync_playwright
@@ -121,18 +125,18 @@ def browser() -> Iterator[object]:
             launched.close()
 
 
-def shot(page: object, name: str) -> None:
+def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_an_operator_queues_watches_exports_cancels_and_signs_out(
-    demo: tuple[Demo, dict[str, str]], browser: object, tmp_path: Path
+    demo: tuple[Demo, dict[str, str]], browser: Browser, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
     server, credentials = demo
-    context = browser.new_context(  # type: ignore[attr-defined]
+    context = browser.new_context(
         viewport={"width": 1280, "height": 900},
         timezone_id="America/New_York",
         accept_downloads=True,
@@ -260,12 +264,12 @@ def test_an_operator_queues_watches_exports_cancels_and_signs_out(
 
 
 def test_the_queue_page_reads_at_phone_width(
-    demo: tuple[Demo, dict[str, str]], browser: object
+    demo: tuple[Demo, dict[str, str]], browser: Browser
 ) -> None:
     from playwright.sync_api import expect
 
     server, credentials = demo
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
     context.set_default_timeout(UI_TIMEOUT)
     page = context.new_page()
     page.goto(server.url + "/ui/login")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,11 +27,11 @@ SUBCOMMANDS = [
 ]
 
 
-def error_of(done: object, *mentions: str) -> str:
+def error_of(done: subprocess.CompletedProcess[str], *mentions: str) -> str:
     """Assert a command failed with status 1 and ``{"error": ...}`` alone on stderr."""
-    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)  # type: ignore[attr-defined]
-    assert done.stdout == ""  # type: ignore[attr-defined]
-    body = json.loads(done.stderr)  # type: ignore[attr-defined]
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    assert done.stdout == ""
+    body = json.loads(done.stderr)
     assert set(body) == {"error"}, body
     message: str = body["error"]
     for word in mentions:

@@ -16,7 +16,9 @@ def test_the_demo_keeps_its_key_and_sessions_across_restarts(tmp_path: Path) -> 
         first = ensure_demo(store, credentials)
         again = ensure_demo(store, credentials)  # `make run` a second time
         assert store.check_password(DEMO_EMAIL, DEMO_PASSWORD) is not None
-        deployment = store.deployments_of(store.authenticate(DEMO_EMAIL, first["developer_key"]))[0]
+        account = store.authenticate(DEMO_EMAIL, first["developer_key"])
+        assert account is not None
+        deployment = store.deployments_of(account)[0]
     finally:
         store.close()
     assert again == first  # same key, IDs and UI session secret: nobody is signed out

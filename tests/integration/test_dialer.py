@@ -61,7 +61,7 @@ def max_concurrent(spans: list[tuple[float, float]]) -> int:
     return peak
 
 
-RULES = [
+RULES: list[dict[str, Any]] = [
     {"match": "1$", "outcome": "voice", "ring_s": 0.0, "talk_s": 0.05},
     {"match": "2$", "outcome": "busy", "ring_s": 0.0},
     {"match": "3$", "outcome": "noanswer", "ring_s": 0.05},

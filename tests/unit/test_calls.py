@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -62,8 +63,8 @@ DETAIL_KEYS = [
 ]
 
 
-def make_call(**overrides: object) -> Call:
-    values: dict[str, object] = {
+def make_call(**overrides: Any) -> Call:
+    values: dict[str, Any] = {
         "call_id": "9b2f4c1e-0000-4000-8000-000000000001",
         "account_id": 1,
         "application_id": 2,
@@ -88,7 +89,7 @@ def make_call(**overrides: object) -> Call:
         "end_reason": None,
     }
     values.update(overrides)
-    return Call(**values)  # type: ignore[arg-type]
+    return Call(**values)
 
 
 # --- the state machine --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from api_support import Tenant, TestClient, error_of
@@ -26,9 +27,9 @@ DEPLOYMENT_IDS = [f"{method} {path}" for method, path, _ in DEPLOYMENT_REQUESTS]
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), DEPLOYMENT_REQUESTS, ids=DEPLOYMENT_IDS)
 def test_no_credentials_is_401_with_a_basic_challenge(
-    client: TestClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, object]
+    client: TestClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, Any]
 ) -> None:
-    response = client.request(method, tenant.base + path, **kwargs)  # type: ignore[arg-type]
+    response = client.request(method, tenant.base + path, **kwargs)
 
     error_of(response, 401, "Basic")
     assert response.headers["www-authenticate"] == 'Basic realm="outdial"'
@@ -85,11 +86,11 @@ def test_another_accounts_deployment_is_403(
     make_tenant: Callable[..., Tenant],
     method: str,
     path: str,
-    kwargs: dict[str, object],
+    kwargs: dict[str, Any],
 ) -> None:
     owner, intruder = make_tenant(), make_tenant()
 
-    response = client.request(method, owner.base + path, auth=intruder.auth, **kwargs)  # type: ignore[arg-type]
+    response = client.request(method, owner.base + path, auth=intruder.auth, **kwargs)
 
     error_of(response, 403, f"application {owner.app_id}", "another account")
 
@@ -108,22 +109,22 @@ def test_another_accounts_deployment_is_untouched(
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), DEPLOYMENT_REQUESTS, ids=DEPLOYMENT_IDS)
 def test_an_unknown_application_is_404(
-    client: TestClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, object]
+    client: TestClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, Any]
 ) -> None:
     url = f"/api/apps/999999/{tenant.dep_id}{path}"
 
-    response = client.request(method, url, auth=tenant.auth, **kwargs)  # type: ignore[arg-type]
+    response = client.request(method, url, auth=tenant.auth, **kwargs)
 
     error_of(response, 404, "application 999999")
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), DEPLOYMENT_REQUESTS, ids=DEPLOYMENT_IDS)
 def test_an_unknown_deployment_is_404(
-    client: TestClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, object]
+    client: TestClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, Any]
 ) -> None:
     url = f"/api/apps/{tenant.app_id}/999999{path}"
 
-    response = client.request(method, url, auth=tenant.auth, **kwargs)  # type: ignore[arg-type]
+    response = client.request(method, url, auth=tenant.auth, **kwargs)
 
     error_of(response, 404, "deployment 999999")
 
@@ -156,11 +157,11 @@ def test_a_deleted_deployment_is_409(
     tenant: Tenant,
     method: str,
     path: str,
-    kwargs: dict[str, object],
+    kwargs: dict[str, Any],
 ) -> None:
     store.delete_deployment(tenant.dep_id)
 
-    response = client.request(method, tenant.base + path, auth=tenant.auth, **kwargs)  # type: ignore[arg-type]
+    response = client.request(method, tenant.base + path, auth=tenant.auth, **kwargs)
 
     error_of(response, 409, f"deployment {tenant.dep_id}", "deleted")
 
@@ -172,11 +173,11 @@ def test_a_deleted_application_is_409(
     tenant: Tenant,
     method: str,
     path: str,
-    kwargs: dict[str, object],
+    kwargs: dict[str, Any],
 ) -> None:
     store.delete_application(tenant.app_id)
 
-    response = client.request(method, tenant.base + path, auth=tenant.auth, **kwargs)  # type: ignore[arg-type]
+    response = client.request(method, tenant.base + path, auth=tenant.auth, **kwargs)
 
     error_of(response, 409, f"application {tenant.app_id}", "deleted")
 

@@ -17,7 +17,8 @@ def limited(make_client: Callable[..., TestClient]) -> TestClient:
 
 def queue(client: TestClient, tenant: Tenant, number: str = E164) -> int:
     response = client.post(tenant.base + "/queue", auth=tenant.auth, data={"phone_number": number})
-    return response.status_code
+    status: int = response.status_code
+    return status
 
 
 def test_the_request_after_the_burst_is_429_pointing_to_bulk_queue(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 from api_support import Tenant, TestClient, assert_same_content, error_of, xml_of
 
@@ -87,12 +88,12 @@ def test_json_stays_the_default(client: TestClient, tenant: Tenant, accept: str)
     assert response.json()["total"] == 0
 
 
-def _same_error_both_ways(send: Callable[[dict[str, str]], object], status: int) -> None:
+def _same_error_both_ways(send: Callable[[dict[str, str]], httpx.Response], status: int) -> None:
     as_json = send({})
     as_xml = send(XML)
-    message = error_of(as_json, status)  # type: ignore[arg-type]
-    assert as_xml.status_code == status  # type: ignore[attr-defined]
-    root = xml_of(as_xml)  # type: ignore[arg-type]
+    message = error_of(as_json, status)
+    assert as_xml.status_code == status
+    root = xml_of(as_xml)
     assert [child.tag for child in root] == ["error"]
     assert root.findtext("error") == message
 

@@ -15,7 +15,7 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import schemathesis
@@ -66,7 +66,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         token = base64.b64encode(f"{email}:{key}".encode()).decode()
         authorization = {"Authorization": f"Basic {token}"}
-        with asgi.get_client(app) as client:
+        # schemathesis types ASGI messages as dict, Starlette as MutableMapping: the same app.
+        with asgi.get_client(cast(asgi.ASGIApp, app)) as client:
             base = f"/api/apps/{application.id}/{deployment.id}"
             call = client.post(
                 base + "/queue", json={"phone_number": "+16175551234"}, headers=authorization

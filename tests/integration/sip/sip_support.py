@@ -8,11 +8,13 @@ import contextlib
 import random
 import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from outdial.audio import g711
 from outdial.telephony.carrier import AudioFrame, DialRequest, Ended, LegEvent
@@ -26,6 +28,7 @@ SIPP_TIMEOUT = 20  # seconds a sipp may run before it gives up by itself
 # Short transaction timers so a peer that never answers fails in ~1 s, not 32 s.
 TEST_TIMERS = Timers(t1=0.02, t2=0.2, t4=0.2, d=0.2)
 RATE = 8000  # samples per second
+T = TypeVar("T")
 
 
 def _udp_free(port: int) -> bool:
@@ -84,15 +87,15 @@ def wait_bound(port: int, process: subprocess.Popen[bytes], *, tcp: bool = False
             process.wait(0.01)
 
 
-def trunk_config(port: int, **overrides: object) -> SipTrunkConfig:
+def trunk_config(port: int, **overrides: Any) -> SipTrunkConfig:
     base = free_block(40)
-    settings: dict[str, object] = {
+    settings: dict[str, Any] = {
         "uri": SipUri("127.0.0.1", port=port),
         "local_host": "127.0.0.1",
         "rtp_ports": (base, base + 40),
     }
     settings.update(overrides)
-    return SipTrunkConfig(**settings)  # type: ignore[arg-type]
+    return SipTrunkConfig(**settings)
 
 
 @dataclass
@@ -109,13 +112,13 @@ class CallRecord:
         assert isinstance(last, Ended), self.events
         return last
 
-    def audio(self, *, early: bool) -> np.ndarray:
+    def audio(self, *, early: bool) -> npt.NDArray[np.int16]:
         chunks = [np.frombuffer(f.samples, "<i2") for f in self.frames if f.early is early]
         return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
 
 
-def request(number: str = "+16175551234", **overrides: object) -> DialRequest:
-    values: dict[str, object] = {
+def request(number: str = "+16175551234", **overrides: Any) -> DialRequest:
+    values: dict[str, Any] = {
         "call_id": "call-1",
         "attempt": 1,
         "phone_number": number,
@@ -124,7 +127,7 @@ def request(number: str = "+16175551234", **overrides: object) -> DialRequest:
         "ring_timeout": 15.0,
     }
     values.update(overrides)
-    return DialRequest(**values)  # type: ignore[arg-type]
+    return DialRequest(**values)
 
 
 async def place_call(
@@ -172,8 +175,8 @@ async def place_call(
     return record
 
 
-def run(coro: object) -> CallRecord:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
 
 
 def tone_file(path: Path, freqs: list[tuple[float, float]]) -> Path:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from sip_support import (
     TEST_TIMERS,
+    CallRecord,
     Sipp,
     dominant_frequency,
     free_block,
@@ -25,7 +27,7 @@ from sip_support import (
 
 from outdial.audio import g711
 from outdial.calls import CalleeType
-from outdial.telephony.carrier import Answered, Ended, Ringing
+from outdial.telephony.carrier import Answered, Ended, Leg, Ringing
 from outdial.telephony.sip import message
 from outdial.telephony.sip.carrier import SipCarrier
 from outdial.telephony.sip.config import SipTrunkConfig
@@ -39,21 +41,29 @@ def _carrier(config: SipTrunkConfig, media_timeout: float = 30.0) -> SipCarrier:
     return SipCarrier(config, timers=TEST_TIMERS, media_timeout=media_timeout)
 
 
-async def _call(config: SipTrunkConfig, **options: object) -> tuple[object, SipCarrier]:
+async def _call(
+    config: SipTrunkConfig,
+    *,
+    carrier: Mapping[str, float] | None = None,
+    dial: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> tuple[CallRecord, SipCarrier]:
     """Place one call; afterwards, once Timer D/K have run out, count the transactions the
-    carrier still holds (``record.transactions_left``: a leak if not 0)."""
-    carrier = _carrier(config, **options.pop("carrier", {}))  # type: ignore[arg-type]
+    carrier still holds (``record.transactions_left``: a leak if not 0). ``carrier`` and
+    ``dial`` override the carrier's and the request's settings; ``options`` go to
+    ``place_call``."""
+    sip = _carrier(config, **(carrier or {}))
     try:
-        record = await place_call(carrier, request(**options.pop("dial", {})), **options)  # type: ignore[arg-type]
+        record = await place_call(sip, request(**(dial or {})), **options)
         await asyncio.sleep(max(TEST_TIMERS.d, TEST_TIMERS.t4) + 0.1)
-        record.transactions_left = len(carrier._transactions)
+        record.transactions_left = len(sip._transactions)
     finally:
-        await carrier.close()
-    return record, carrier
+        await sip.close()
+    return record, sip
 
 
-def _types(record: object) -> list[str]:
-    return [type(e).__name__ for e in record.events]  # type: ignore[attr-defined]
+def _types(record: CallRecord) -> list[str]:
+    return [type(e).__name__ for e in record.events]
 
 
 def test_answered_call_streams_audio_both_ways_and_callee_hangs_up(
@@ -73,7 +83,7 @@ def test_answered_call_streams_audio_both_ways_and_callee_hangs_up(
     assert record.transactions_left == 0
 
 
-def _sound(kind: str) -> np.ndarray:
+def _sound(kind: str) -> npt.NDArray[np.int16]:
     """Test audio for each kind of callee detection will meet (synthetic, deterministic)."""
     rng = np.random.default_rng(5)
     t = np.arange(8000) / 8000
@@ -88,7 +98,8 @@ def _sound(kind: str) -> np.ndarray:
         signal = 8000 * np.sin(2 * np.pi * 1100 * t) * (t < 0.5)
     else:  # SIT
         signal = np.concatenate([8000 * np.sin(2 * np.pi * f * t[: int(8000 * d)]) for f, d in SIT])
-    return np.clip(signal, -32768, 32767).astype(np.int16)
+    pcm: npt.NDArray[np.int16] = np.clip(signal, -32768, 32767).astype(np.int16)
+    return pcm
 
 
 @pytest.mark.parametrize("kind", ["person", "voicemail_beep", "fax", "sit"])
@@ -261,8 +272,8 @@ def test_retransmitted_200_is_acked_again(sipp: Callable[..., Sipp], tmp_path: P
 def test_dtmf_both_ways(sipp: Callable[..., Sipp]) -> None:
     peer = sipp("dtmf_echo.xml", echo=True, digit_pcap=DTMF_PCAP)
 
-    async def send_postd(leg: object) -> None:
-        await leg.send_dtmf("12#")  # type: ignore[attr-defined]
+    async def send_postd(leg: Leg) -> None:
+        await leg.send_dtmf("12#")
 
     record, _ = run(_call(trunk_config(peer.port), on_answer=send_postd, hangup_after=2.0))
     assert _types(record) == ["Answered", "Ended"]
@@ -397,7 +408,7 @@ def test_garbage_is_ignored_and_the_call_still_ends(udp_peer: Callable[..., int]
 
 
 def test_tcp_peer_sending_garbage_drops_the_connection_and_the_call() -> None:
-    async def main() -> tuple[object, SipCarrier]:
+    async def main() -> tuple[CallRecord, SipCarrier]:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await reader.read(100)  # the INVITE arrives
             writer.write(b"HELLO\r\n\r\n")
@@ -414,7 +425,7 @@ def test_tcp_peer_sending_garbage_drops_the_connection_and_the_call() -> None:
             await server.wait_closed()
 
     record, carrier = asyncio.run(main())
-    ended = record.ended  # type: ignore[attr-defined]
+    ended = record.ended
     assert ended.callee_type is CalleeType.LINEFAILURE
     assert ended.cause == (
         "no response from the trunk (transport error: unparseable SIP on the TCP connection: "
