@@ -14,16 +14,23 @@ from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
 PACING_SLACK = 0.1  # seconds of missed starts a late dispatcher may make up at once
+# Calls: absorbs the rounding of Unix times (a double near 1.7e9 s is exact to 2.4e-7 s, times
+# a cps of up to 4,000) so that a call due now is not floored away.
+ROUNDING = 1e-3
 
 K = TypeVar("K", bound=Hashable)
 
 
 def allowance(tat: float, cps: float, now: float) -> int:
     """How many calls may start at ``now``."""
-    earliest = max(tat, now - PACING_SLACK)
-    if earliest > now:
+    if tat > now:
         return 0
-    return math.floor((now - earliest) * cps + 1e-9) + 1
+    if tat <= now - PACING_SLACK:
+        # Late by the slack or more: the full burst. Computed from the constant, not from
+        # ``now - (now - PACING_SLACK)``, which at Unix-time magnitudes (ulp 2.4e-7 s) comes
+        # out a hair under PACING_SLACK and would floor away the burst's last call.
+        return math.floor(PACING_SLACK * cps + ROUNDING) + 1
+    return math.floor((now - tat) * cps + ROUNDING) + 1
 
 
 def advance(tat: float, cps: float, now: float, started: int) -> float:

@@ -32,14 +32,6 @@ def test_a_fresh_deployment_may_start_its_slack_s_worth_of_calls_at_once() -> No
     assert allowance(0.0, 5.0, 1000.0) == 1  # half a call's worth of slack: none extra
 
 
-ROUNDING_BUG = (
-    "allowance() rounds away the slack's last call at Unix-time magnitudes: "
-    "now - (now - PACING_SLACK) is 0.0999999046 at now=1.7e9 (ulp 2.4e-7 s), and the 1e-9 "
-    "epsilon does not cover cps * 2.4e-7, so floor() drops one call"
-)
-
-
-@pytest.mark.xfail(reason=ROUNDING_BUG, strict=True)
 @pytest.mark.parametrize(("cps", "burst"), [(10.0, 2), (20.0, 3), (100.0, 11)])
 def test_the_slack_burst_does_not_depend_on_the_clock_s_magnitude(cps: float, burst: int) -> None:
     assert allowance(0.0, cps, 1000.0) == burst
@@ -67,7 +59,6 @@ def test_calls_fall_due_one_per_interval_after_tat() -> None:
 @pytest.mark.parametrize("late", [0.5, 10.0, 3600.0])
 @pytest.mark.parametrize("cps", [1.0, 4.0, 100.0])
 def test_a_late_wake_up_catches_up_at_most_the_slack(late: float, cps: float) -> None:
-    # Times near 1000 s keep the subtraction exact enough (see ROUNDING_BUG for Unix times).
     assert allowance(1000.0, cps, 1000.0 + late) == math.floor(PACING_SLACK * cps) + 1
 
 
@@ -95,9 +86,8 @@ def test_a_dispatcher_waking_late_is_held_to_its_slack() -> None:
     assert starts_in_100_s(10.0, 0.25, 1000.0) == 800
 
 
-@pytest.mark.xfail(reason=ROUNDING_BUG, strict=True)
 def test_a_dispatcher_waking_late_starts_as_many_calls_in_any_epoch() -> None:
-    # Today: 800 near t=1000 s, but 400 (one per wake-up) at real Unix times.
+    # Once 400 at real Unix times (one per wake-up): the slack was rounded away there.
     assert starts_in_100_s(10.0, 0.25, T0) == starts_in_100_s(10.0, 0.25, 1000.0)
 
 
@@ -285,3 +275,11 @@ def test_every_claimant_gets_at_least_its_fair_share(wants: list[int], capacity:
     fair = capacity // len(wants)
     for key, want in enumerate(wants):
         assert granted[key] >= min(want, fair)
+
+
+@pytest.mark.parametrize("cps", [10.0, 20.0, 100.0, 1000.0])
+def test_a_call_due_now_is_not_rounded_away_at_unix_times(cps: float) -> None:
+    # tat and now as advance() and the clock make them near 1.7e9 s: both rounded to 2.4e-7 s
+    tat = advance(T0, cps, T0, 1)  # one interval after T0
+    now = T0 + 2 / cps  # a second interval later: two calls are due
+    assert allowance(tat, cps, now) == 2

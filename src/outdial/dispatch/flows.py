@@ -85,9 +85,7 @@ class FlowRuntime:
     async def prepare(self, claim: Claim) -> PreparedFlow | None:
         """The flow this call runs on answer, its prompts being synthesised; None: no flow."""
         params = _params(claim.call_parameters)
-        session = Session(
-            claim.call_id, claim.attempt, claim.phone_number, claim.caller_id or ""
-        )
+        session = Session(claim.call_id, claim.attempt, claim.phone_number, claim.caller_id or "")
         flow: Flow | None = None
         version: int | None = None
         if claim.flow_url:
@@ -230,9 +228,9 @@ class FlowRuntime:
             return HttpOutcome(error=f"{type(error).__name__}: {error}")
         text = response.content[:MAX_HTTP_BODY].decode(response.encoding or "utf-8", "replace")
         try:
-            body: object = json.loads(text) if "json" in response.headers.get(
-                "content-type", ""
-            ) else None
+            body: object = (
+                json.loads(text) if "json" in response.headers.get("content-type", "") else None
+            )
         except ValueError:
             body = None
         return HttpOutcome(status=response.status_code, json=body, text=text)

@@ -49,7 +49,9 @@ async def _relay(source: Leg, sink: Leg, *, end_sink: bool = False) -> None:
         await sink.hangup(HangupCause.CALLEE_LEFT)
 
 
-async def bridge(carrier: Carrier, callee: Leg, action: a.Transfer, claim: Claim) -> TransferOutcome:
+async def bridge(
+    carrier: Carrier, callee: Leg, action: a.Transfer, claim: Claim
+) -> TransferOutcome:
     """Dial ``action.to`` and bridge it to ``callee``; the transfer's outcome."""
     if action.mode != "bridge":
         log.warning("transfer of %s: mode %r is not supported yet", claim.call_id, action.mode)

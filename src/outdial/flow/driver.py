@@ -188,7 +188,9 @@ class FlowRun:
                 assert action.audio is not None
                 audio = await self._hooks.audio_file(action.audio)
         except Exception as error:  # TTS down, a file missing: the step's error path
-            reason = str(error) if isinstance(error, TtsError) else f"{type(error).__name__}: {error}"
+            reason = (
+                str(error) if isinstance(error, TtsError) else f"{type(error).__name__}: {error}"
+            )
             self._put(e.PlayFailed(action.play_id, reason, at_ms=self.now_ms()))
             return
         if not self._line_up:
