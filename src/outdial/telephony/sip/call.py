@@ -195,7 +195,6 @@ class SipLeg(Leg):
             return Ended(CalleeType.LINEFAILURE, f"no RTP port: {error}")
         self._send_invite(1)
         while True:
-            ended: Ended | None = None
             match await self._inbox.get():
                 case HangupRequested(cause):
                     self._on_hangup(cause)
@@ -205,9 +204,8 @@ class SipLeg(Leg):
                     callee = None if self.media.answered else CalleeType.UNKNOWN
                     return Ended(callee, "callee hung up")
                 case TxEvent(tx, event):
-                    ended = self._on_tx_event(tx, event)
-            if ended is not None:
-                return ended
+                    if (ended := self._on_tx_event(tx, event)) is not None:
+                        return ended
 
     def _on_hangup(self, cause: HangupCause) -> None:
         if self._hanging_up is not None or self.state is State.ENDING:
@@ -223,13 +221,13 @@ class SipLeg(Leg):
         # comes, or Timer B ends the call.
 
     def _on_tx_event(self, tx: ClientTransaction, event: TransactionEvent) -> Ended | None:
-        final = isinstance(event, SipTimeout) or event.status >= 200
+        status = None if isinstance(event, SipTimeout) else event.status  # None: no answer
         if tx.method == "BYE":
+            final = status is None or status >= 200
             return self._local_end(None) if self.state is State.ENDING and final else None
         if tx.method == "CANCEL":
             # the far end will not cancel (481 or no answer): stop waiting for it
-            failed = isinstance(event, SipTimeout) or event.status >= 300
-            return self._local_end(None) if failed else None
+            return self._local_end(None) if status is None or status >= 300 else None
         if tx is not self._invite_tx:
             return None  # an INVITE we replaced after a challenge
         return self._on_invite_event(event)
