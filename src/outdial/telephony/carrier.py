@@ -108,6 +108,7 @@ class Leg(abc.ABC):
 
     def __init__(self, request: DialRequest) -> None:
         self.request = request
+        self._ring_hangup: asyncio.Task[None] | None = None  # the ring timeout's hang-up
 
     async def events(self) -> AsyncIterator[LegEvent]:
         """Ringing*, Answered?, Ended; then the iterator stops.
@@ -117,13 +118,7 @@ class Leg(abc.ABC):
         ``HangupCause.RING_TIMEOUT``. A timer, not a task, while it waits: thousands of calls
         ring at once."""
         loop = asyncio.get_running_loop()
-        hangups: list[asyncio.Task[None]] = []
-
-        def ring_timeout() -> None:
-            hangup = self.hangup(HangupCause.RING_TIMEOUT)
-            hangups.append(loop.create_task(hangup, name="ring-timeout"))
-
-        timer = loop.call_later(self.request.ring_timeout, ring_timeout)
+        timer = loop.call_later(self.request.ring_timeout, self._ring_timeout)
         try:
             async with contextlib.aclosing(self._progress()) as progress:
                 async for event in progress:
@@ -132,11 +127,15 @@ class Leg(abc.ABC):
                     yield event
         finally:
             timer.cancel()
-            for task in hangups:
+            if self._ring_hangup is not None:
                 try:
-                    await task
+                    await self._ring_hangup
                 except Exception:
                     log.exception("hanging up at the ring timeout failed")
+
+    def _ring_timeout(self) -> None:
+        hangup = self.hangup(HangupCause.RING_TIMEOUT)
+        self._ring_hangup = asyncio.get_running_loop().create_task(hangup, name="ring-timeout")
 
     @abc.abstractmethod
     def _progress(self) -> AsyncGenerator[LegEvent, None]:
