@@ -43,7 +43,15 @@ from outdial.store.progress import (
     RingingOp,
 )
 from outdial.store.store import Claim, Store
-from outdial.telephony.carrier import Answered, Carrier, DialRequest, Ended, Leg, Ringing
+from outdial.telephony.carrier import (
+    Answered,
+    Carrier,
+    DialRequest,
+    Ended,
+    HangupCause,
+    Leg,
+    Ringing,
+)
 from outdial.telephony.trunk import build_carrier
 from outdial.trunks import Trunk
 
@@ -94,7 +102,6 @@ class Dialer:
         # Keyed by (call_pk, attempt): one dial each, even if this process claims the call again.
         self._calls: dict[tuple[int, int], asyncio.Task[None]] = {}
         self._legs: dict[tuple[int, int], Leg] = {}
-        self._hangups: set[asyncio.Task[None]] = set()  # ring timeouts hanging up
         self._renewed: dict[tuple[int, int], float] = {}  # monotonic time the lease was renewed
         self._dial_log = DialLog(self.settings.dial_log) if self.settings.dial_log else None
         self._control_pool = ThreadPoolExecutor(1, thread_name_prefix="dialer-control")
@@ -137,7 +144,7 @@ class Dialer:
             await self._drain()
             for task in side:
                 task.cancel()
-            await asyncio.gather(*side, *self._hangups, return_exceptions=True)
+            await asyncio.gather(*side, return_exceptions=True)
             for carrier in self._carriers.values():
                 await carrier.close()
             if self._dial_log:
@@ -222,7 +229,7 @@ class Dialer:
                 leg = self._legs.get((claim.call_pk, claim.attempt))
                 if leg is not None:
                     with contextlib.suppress(Exception):
-                        await leg.hangup("dialer error")
+                        await leg.hangup(HangupCause.DIALER_ERROR)
                 result = AttemptResult(False, CalleeType.LINEFAILURE, f"dialer error: {error}")
             log_end()
             ref = ClaimRef(claim.call_pk, claim.attempt)
@@ -251,14 +258,12 @@ class Dialer:
         leg = self._carriers[claim.trunk_id].dial(request)
         self._legs[(claim.call_pk, claim.attempt)] = leg
         answered: Answered | None = None
-        hangup_cause: list[str] = []
         ref = ClaimRef(claim.call_pk, claim.attempt)
         listening = None
         if claim.detection:
 
             async def early_sit() -> None:
-                hangup_cause.append("special information tone")
-                await leg.hangup("special information tone in early media")
+                await leg.hangup(HangupCause.EARLY_SIT)
 
             listening = Listening(
                 leg,
@@ -267,9 +272,7 @@ class Dialer:
                 early_sit,
             )
 
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(claim.ring_timeout, self._ring_timeout, leg, hangup_cause)
-        try:
+        try:  # the leg hangs up at the ring timeout (request.ring_timeout), as Ended says
             async for event in leg.events():
                 if isinstance(event, Ringing):
                     try:
@@ -277,12 +280,11 @@ class Dialer:
                     except Exception:  # an event lost is better than a call dropped
                         log.warning("could not record ringing of %s", claim.call_id)
                 elif isinstance(event, Answered):
-                    timer.cancel()
                     answered = event
                     at = self.store.clock()
                     held = await self._with_retries(AnswerOp(ref, self.worker_id, at))
                     if not held:
-                        await leg.hangup("lease lost")
+                        await leg.hangup(HangupCause.LEASE_LOST)
                         continue
                     if listening is not None:
                         listening.answer_recorded.set()
@@ -295,9 +297,8 @@ class Dialer:
                         sit = listening.sit
                         if answered is not None:
                             answered = Answered(await listening.settle())
-                    return _result(event, answered, hangup_cause, sit)
+                    return _result(event, answered, sit)
         finally:
-            timer.cancel()
             if listening is not None:
                 await listening.stop()
         return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
@@ -312,17 +313,6 @@ class Dialer:
             verdict.beep_end_ms,
             self.store.clock(),
         )
-
-    def _ring_timeout(self, leg: Leg, hangup_cause: list[str]) -> None:
-        hangup_cause.append("ring timeout")
-        task = asyncio.create_task(leg.hangup("canceled: ring timeout"), name="ring-timeout")
-        self._hangups.add(task)
-        task.add_done_callback(self._hung_up)
-
-    def _hung_up(self, task: asyncio.Task[None]) -> None:
-        self._hangups.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("hanging up failed", exc_info=task.exception())
 
     async def _control(self, job: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Claims, heartbeats, takeovers: on their own thread, never queued behind the
@@ -372,11 +362,11 @@ class Dialer:
                 # now, so this leg must go at once.
                 if leg is not None:
                     log.warning("lost the lease of call %s; hanging up", key[0])
-                    await leg.hangup("lease lost")
+                    await leg.hangup(HangupCause.LEASE_LOST)
                 continue
             self._renewed[key] = started
             if call.cancel_requested and leg is not None:
-                await leg.hangup("canceled")
+                await leg.hangup(HangupCause.CANCELED)
 
     async def _fence(self) -> None:
         """Hang up calls whose lease this process could not renew in time.
@@ -391,7 +381,7 @@ class Dialer:
             leg = self._legs.get(key)
             if now - renewed > limit and leg is not None:
                 log.warning("could not renew the lease of call %s in time; hanging up", key[0])
-                await leg.hangup("lease could not be renewed")
+                await leg.hangup(HangupCause.LEASE_NOT_RENEWED)
 
     async def _reap(self) -> None:
         taken = await self._control(self.store.reap_expired_leases)
@@ -411,7 +401,7 @@ class Dialer:
             list(self._calls.values()), timeout=self.settings.drain_timeout
         )
         for leg in list(self._legs.values()):
-            await leg.hangup("outdial is stopping")
+            await leg.hangup(HangupCause.SHUTDOWN)
         if pending:
             await asyncio.wait(pending, timeout=5.0)
         for task in list(self._calls.values()):
@@ -419,21 +409,17 @@ class Dialer:
         await asyncio.gather(*self._calls.values(), return_exceptions=True)
 
 
-def _result(
-    event: Ended, answered: Answered | None, hangup_cause: list[str], sit: Verdict | None
-) -> AttemptResult:
+def _result(event: Ended, answered: Answered | None, sit: Verdict | None) -> AttemptResult:
     """Map a leg's end to an attempt result (SPEC §6); ``sit``: a SIT heard while ringing."""
     if sit is not None and answered is None:
-        return AttemptResult(
-            False, CalleeType.INFORMATIONTONE, "special information tone in early media"
-        )
+        return AttemptResult(False, CalleeType.INFORMATIONTONE, str(HangupCause.EARLY_SIT))
     if answered is not None:
         return AttemptResult(
             True, answered.callee_type or CalleeType.UNKNOWN, event.cause, event.sip_code
         )
     if event.callee_type is not None:
         return AttemptResult(False, event.callee_type, event.cause, event.sip_code)
-    if hangup_cause == ["ring timeout"]:
+    if event.reason is HangupCause.RING_TIMEOUT:  # and the carrier left the callee type to us
         return AttemptResult(False, CalleeType.NOANSWER, "no answer before the ring timeout")
     return AttemptResult(False, CalleeType.UNKNOWN, event.cause or "hung up before answer")
 

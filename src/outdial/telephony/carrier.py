@@ -3,7 +3,11 @@
 A carrier turns a ``DialRequest`` into a ``Leg``. The leg reports, in order, zero or more
 ``Ringing`` events, at most one ``Answered``, and exactly one ``Ended``; then its event stream
 stops. ``hangup`` may be called at any time (it cancels a ringing call and ends an answered
-one); the leg still reports its ``Ended`` event afterwards.
+one), with a typed ``HangupCause``; the leg still reports its ``Ended`` event afterwards, which
+carries that cause.
+
+The ring timer is here, one for every carrier: ``Leg.events()`` hangs up a call that is not
+answered within ``DialRequest.ring_timeout`` with ``HangupCause.RING_TIMEOUT``.
 
 Legs with audio (SIP) also give the callee's audio as 20 ms ``AudioFrame``s from ``audio()``
 (early media included, for SIT detection), the DTMF the callee presses from ``digits()``, and
@@ -13,11 +17,32 @@ take audio to send with ``play()``; legs without audio yield nothing and ignore 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from outdial.calls import CalleeType
+
+log = logging.getLogger(__name__)
+
+
+class HangupCause(enum.StrEnum):
+    """Why we hang up a call. The value is the text stored as the attempt's cause and shown
+    in the UI (``Ended.cause``)."""
+
+    RING_TIMEOUT = "canceled: ring timeout"  # not answered within DialRequest.ring_timeout
+    CANCELED = "canceled"  # a user cancelled the call while it was being dialed
+    EARLY_SIT = "special information tone in early media"  # heard while ringing
+    NO_MEDIA = "no media from the callee"  # an answered callee stopped sending RTP
+    LEASE_LOST = "lease lost"  # another worker took the call over
+    LEASE_NOT_RENEWED = "lease could not be renewed"  # fenced: the database is out of reach
+    DIALER_ERROR = "dialer error"
+    SHUTDOWN = "outdial is stopping"
+    ABANDONED = "leg abandoned"  # whoever read the leg's events stopped before its end
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +75,16 @@ class Ended:
     cause: str  # "486 Busy Here", "callee hung up", "canceled: ring timeout", ...
     sip_code: int | None = None
     local: bool = False  # we hung up (or cancelled), not the far end
+    # Why we hung up, when we did: ``cause`` is then its text, so comparing ``cause`` compares
+    # it too. None when the far end or the network ended the call.
+    reason: HangupCause | None = field(default=None, compare=False)
+
+    @classmethod
+    def hung_up(
+        cls, reason: HangupCause, callee_type: CalleeType | None = None, sip_code: int | None = None
+    ) -> Ended:
+        """The end of a leg we hung up."""
+        return cls(callee_type, str(reason), sip_code, local=True, reason=reason)
 
 
 LegEvent = Ringing | Answered | Ended
@@ -73,14 +108,43 @@ class Leg(abc.ABC):
 
     def __init__(self, request: DialRequest) -> None:
         self.request = request
+        self._ring_hangup: asyncio.Task[None] | None = None  # the ring timeout's hang-up
+
+    async def events(self) -> AsyncIterator[LegEvent]:
+        """Ringing*, Answered?, Ended; then the iterator stops.
+
+        The ring timer runs here, the same for every carrier: a call not answered (nor ended)
+        ``request.ring_timeout`` seconds after its events are first asked for is hung up with
+        ``HangupCause.RING_TIMEOUT``. A timer, not a task, while it waits: thousands of calls
+        ring at once."""
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self.request.ring_timeout, self._ring_timeout)
+        try:
+            async with contextlib.aclosing(self._progress()) as progress:
+                async for event in progress:
+                    if not isinstance(event, Ringing):
+                        timer.cancel()  # answered or ended: the ring is over
+                    yield event
+        finally:
+            timer.cancel()
+            if self._ring_hangup is not None:
+                try:
+                    await self._ring_hangup
+                except Exception:
+                    log.exception("hanging up at the ring timeout failed")
+
+    def _ring_timeout(self) -> None:
+        hangup = self.hangup(HangupCause.RING_TIMEOUT)
+        self._ring_hangup = asyncio.get_running_loop().create_task(hangup, name="ring-timeout")
 
     @abc.abstractmethod
-    def events(self) -> AsyncIterator[LegEvent]:
-        """Ringing*, Answered?, Ended; then the iterator stops."""
+    def _progress(self) -> AsyncGenerator[LegEvent, None]:
+        """The carrier's own events (Ringing*, Answered?, Ended), without the ring timer."""
 
     @abc.abstractmethod
-    async def hangup(self, cause: str) -> None:
-        """Cancel a ringing call or end an answered one; harmless once ended."""
+    async def hangup(self, cause: HangupCause) -> None:
+        """Cancel a ringing call or end an answered one; harmless once ended. The leg's
+        ``Ended`` carries ``cause`` as its ``reason`` (and its text as its ``cause``)."""
 
     @abc.abstractmethod
     async def send_dtmf(self, digits: str) -> None:

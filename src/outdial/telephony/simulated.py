@@ -11,8 +11,8 @@ A rule gives either one ``outcome`` or ``weights`` over outcomes (drawn with a g
 by ``seed``, the call ID and the attempt number, so a run is repeatable). Outcomes are callee
 types (SPEC §2): answered ones (voice, answeringmachine, fax, unknown) ring for ``ring_s`` and
 then talk for ``talk_s`` before the callee hangs up; busy, informationtone and linefailure end
-with the SIP response a real carrier would send; noanswer rings until the dialer's ring timeout
-(or ``ring_s``, then 480). Numbers no rule matches are answered by a person.
+with the SIP response a real carrier would send; noanswer rings until the ring timeout (the
+leg's, ``Leg.events``) or ``ring_s``, then 480. Numbers no rule matches are answered by a person.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import asyncio
 import json
 import random
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from outdial.telephony.carrier import (
     Carrier,
     DialRequest,
     Ended,
+    HangupCause,
     Leg,
     LegEvent,
     Ringing,
@@ -178,7 +179,7 @@ class SimulatedLeg(Leg):
         self._started = self._loop.time()
         self._hung_up = False
         self._waiters: set[asyncio.Future[None]] = set()
-        self._cause = ""
+        self._cause: HangupCause | None = None  # why we hung up, once we did
         self.dtmf_sent: list[str] = []
 
     @property
@@ -208,11 +209,11 @@ class SimulatedLeg(Leg):
             self._waiters.discard(waiter)
         return self._hung_up
 
-    async def events(self) -> AsyncIterator[LegEvent]:
+    async def _progress(self) -> AsyncGenerator[LegEvent, None]:
         outcome = self.outcome
         if outcome is CalleeType.LINEFAILURE:
             if await self._wait(LINE_FAILURE_DELAY):
-                yield Ended(None, self._cause, local=True)
+                yield self._hung_up_end()
                 return
             code, reason = SIP_RESULT[outcome]
             yield Ended(outcome, reason, code)
@@ -220,7 +221,7 @@ class SimulatedLeg(Leg):
         yield Ringing(early_media=outcome is CalleeType.INFORMATIONTONE)
         ring = self._ring
         if await self._wait(ring):
-            yield Ended(None, self._cause, local=True)
+            yield self._hung_up_end()
             return
         if outcome in SIP_RESULT:
             code, reason = SIP_RESULT[outcome]
@@ -229,9 +230,13 @@ class SimulatedLeg(Leg):
         yield Answered(outcome)
         assert ring is not None  # only noanswer rings without end, and it never answers
         if await self._wait(ring + self.rule.talk_s):
-            yield Ended(None, self._cause, local=True)
+            yield self._hung_up_end()
             return
         yield Ended(None, "callee hung up")
+
+    def _hung_up_end(self) -> Ended:
+        assert self._cause is not None
+        return Ended.hung_up(self._cause)
 
     async def audio(self) -> AsyncIterator[AudioFrame]:
         """The callee's side: a SIT while a dead number rings, or from the answer the sound of
@@ -261,7 +266,7 @@ class SimulatedLeg(Leg):
                 if await self._wait(next_offset):
                     return
 
-    async def hangup(self, cause: str) -> None:
+    async def hangup(self, cause: HangupCause) -> None:
         if not self._hung_up:
             self._cause = cause
             self._hung_up = True

@@ -14,15 +14,16 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from typing import Protocol
 
-from outdial.telephony.carrier import Carrier, DialRequest
+from outdial.telephony.carrier import Carrier, DialRequest, HangupCause
 from outdial.telephony.rtp.session import PortPool, RtpClock
 from outdial.telephony.sip import message
 from outdial.telephony.sip.call import SipLeg
 from outdial.telephony.sip.config import SipTrunkConfig
 from outdial.telephony.sip.dialog import new_branch, new_tag
 from outdial.telephony.sip.errors import SipTimeout
+from outdial.telephony.sip.host import CallHandle
+from outdial.telephony.sip.invite import ALLOW, USER_AGENT
 from outdial.telephony.sip.message import Message, Request, Response
 from outdial.telephony.sip.transaction import (
     MAX_FORWARDS,
@@ -35,13 +36,13 @@ from outdial.telephony.sip.transport import Address, TcpTransport, Transport, Ud
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "outdial"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 MEDIA_TIMEOUT = 30.0  # seconds without RTP from the callee before an answered call is hung up
 ENDED_MEMORY = 32.0  # seconds we still answer 200 to a retransmitted BYE of an ended call
 
 
 class SipCarrier(Carrier):
+    """A SIP trunk; the host (``host.LegHost``) of the calls (``SipLeg``) it places."""
+
     def __init__(
         self,
         config: SipTrunkConfig,
@@ -112,7 +113,7 @@ class SipCarrier(Carrier):
 
     async def close(self) -> None:
         for handle in list(self._calls.values()):
-            await handle.hangup("outdial is stopping")
+            await handle.hangup(HangupCause.SHUTDOWN)
         for handle in list(self._calls.values()):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(handle.wait_closed(), self.timers.b)
@@ -246,20 +247,6 @@ class SipCarrier(Carrier):
             self._started = None  # the next call connects again
         for tx in list(self._transactions.values()):
             tx.fail(SipTimeout(f"transport error: {error}"))
-
-
-class CallHandle(Protocol):
-    """What the carrier needs of a call in progress (``SipLeg``)."""
-
-    def on_request(self, request: Request, source: Address) -> Response: ...
-
-    def on_ack(self, request: Request) -> None: ...
-
-    def retransmitted_2xx(self, response: Response) -> None: ...
-
-    async def hangup(self, cause: str) -> None: ...
-
-    async def wait_closed(self) -> None: ...
 
 
 def _source_address(peer: Address) -> str:

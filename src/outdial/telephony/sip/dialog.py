@@ -4,6 +4,7 @@ INVITE, it knows where in-dialog requests go and what they carry. Pure: no I/O.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -55,6 +56,15 @@ class Dialog:
         if self.route_set:
             return NameAddr.parse(self.route_set[0]).uri
         return SipUri.parse(self.remote_target)
+
+    def next_hop_address(self, fallback: tuple[str, int]) -> tuple[str, int]:
+        """``next_hop`` as an address; ``fallback`` (the trunk) when it names a host we have
+        not resolved: in-dialog requests must not wait for DNS."""
+        host, port = self.next_hop().host_port
+        try:
+            return (str(ipaddress.ip_address(host)), port)
+        except ValueError:
+            return fallback
 
     def _uri_and_routes(self) -> tuple[str, list[str]]:
         """§12.2.1.1: loose routing keeps the target as Request-URI; a strict router
