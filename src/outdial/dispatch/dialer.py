@@ -29,6 +29,8 @@ from outdial.config import CALL_LEASE
 from outdial.detect import Verdict
 from outdial.detect.overrides import params_for
 from outdial.dispatch.diallog import DialLog
+from outdial.dispatch.flowcall import FlowCall
+from outdial.dispatch.flows import FlowRuntime
 from outdial.dispatch.hours_filter import hours_filter
 from outdial.dispatch.listening import Listening
 from outdial.policy import AttemptResult
@@ -76,6 +78,8 @@ class DialerSettings:
     max_active: int = 10_000  # calls this process holds at once
     dial_log: Path | None = None  # JSON lines, one when a dial starts and one when it ends
     drain_timeout: float = DRAIN_TIMEOUT
+    flows: bool = True  # run the deployment's call flow on answered calls
+    tts_cache: Path | None = None  # a directory keeping synthesised prompts across restarts
 
 
 def new_worker_id() -> str:
@@ -90,6 +94,7 @@ class Dialer:
         *,
         worker_id: str | None = None,
         carrier_factory: Callable[[Trunk], Carrier] = build_carrier,
+        flows: FlowRuntime | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or DialerSettings()
@@ -106,6 +111,9 @@ class Dialer:
         self._dial_log = DialLog(self.settings.dial_log) if self.settings.dial_log else None
         self._control_pool = ThreadPoolExecutor(1, thread_name_prefix="dialer-control")
         self._writer: GroupCommit | None = None  # started by run()
+        self._flows = flows
+        if flows is None and self.settings.flows:
+            self._flows = FlowRuntime.default(store, self.settings.tts_cache)
         self.takeovers = 0  # calls taken over from dead workers, for metrics
         self.dialed = 0
 
@@ -151,6 +159,8 @@ class Dialer:
                 self._dial_log.close()
             self._control_pool.shutdown(wait=True)
             self._writer.close()
+            if self._flows is not None:
+                await self._flows.close()
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -255,21 +265,30 @@ class Dialer:
             postd=claim.postd,
             ring_timeout=claim.ring_timeout,
         )
-        leg = self._carriers[claim.trunk_id].dial(request)
+        carrier = self._carriers[claim.trunk_id]
+        leg = carrier.dial(request)
         self._legs[(claim.call_pk, claim.attempt)] = leg
         answered: Answered | None = None
         ref = ClaimRef(claim.call_pk, claim.attempt)
+        # While the phone rings: find the call's flow and synthesise its known prompts.
+        flow = FlowCall(self._flows, claim, leg, carrier) if self._flows is not None else None
         listening = None
         if claim.detection:
 
             async def early_sit() -> None:
                 await leg.hangup(HangupCause.EARLY_SIT)
 
+            async def heard(verdict: Verdict) -> None:
+                await self._with_retries(self._detected(ref, verdict))
+                if flow is not None:
+                    flow.heard(verdict)
+
             listening = Listening(
                 leg,
                 params_for(claim.detection_params),
-                lambda verdict: self._with_retries(self._detected(ref, verdict)),
+                heard,
                 early_sit,
+                flow.listening_finished if flow is not None else None,
             )
 
         try:  # the leg hangs up at the ring timeout (request.ring_timeout), as Ended says
@@ -290,6 +309,8 @@ class Dialer:
                         listening.answer_recorded.set()
                     if claim.postd:
                         await leg.send_dtmf(claim.postd)
+                    if flow is not None:
+                        await flow.start()
                 elif isinstance(event, Ended):
                     sit = None
                     if listening is not None:
@@ -297,10 +318,14 @@ class Dialer:
                         sit = listening.sit
                         if answered is not None:
                             answered = Answered(await listening.settle())
+                    if flow is not None:
+                        await flow.end()
                     return _result(event, answered, sit)
         finally:
             if listening is not None:
                 await listening.stop()
+            if flow is not None:
+                await flow.end()
         return AttemptResult(False, CalleeType.LINEFAILURE, "the carrier stopped reporting")
 
     def _detected(self, ref: ClaimRef, verdict: Verdict) -> DetectedOp:

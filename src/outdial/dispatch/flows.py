@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -29,7 +30,7 @@ from outdial.flow.driver import FlowHooks, FlowLeg, FlowRun, HttpOutcome, Transf
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.steps import Scalar
-from outdial.flow.tts import TtsCache, TtsError
+from outdial.flow.tts import EspeakSynthesizer, TtsCache, TtsError
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Carrier, Leg
 
@@ -59,8 +60,6 @@ class FlowRuntime:
         store: Store,
         tts: TtsCache,
         run_in_thread: Callable[..., Awaitable[Any]],
-        *,
-        secret_of: Callable[[int], str] | None = None,
     ) -> None:
         self.store = store
         self.tts = tts
@@ -68,7 +67,11 @@ class FlowRuntime:
         self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
         self._parsed: dict[tuple[int, int], Flow] = {}
         self._client: httpx.AsyncClient | None = None
-        self._secret_of = secret_of
+
+    @classmethod
+    def default(cls, store: Store, tts_cache: Path | None = None) -> FlowRuntime:
+        """espeak-ng behind a cache (kept in ``tts_cache`` when given); store calls in threads."""
+        return cls(store, TtsCache(EspeakSynthesizer(), directory=tts_cache), asyncio.to_thread)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -145,9 +148,8 @@ class FlowRuntime:
                 "call_parameters": json.loads(claim.call_parameters or "{}"),
             }
         ).encode()
-        headers = {"Content-Type": "application/json"}
-        if self._secret_of is not None:
-            headers[SIGNATURE_HEADER] = sign(self._secret_of(claim.deployment_id), body)
+        secret = await self._thread(self.store.deployment_secret, claim.deployment_id)
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
         response = await self.client.post(
             claim.flow_url, content=body, headers=headers, timeout=FLOW_URL_TIMEOUT_S
         )
@@ -196,9 +198,10 @@ class FlowRuntime:
         flow_leg: FlowLeg = leg
         return FlowRun(interpreter, flow_leg, self.tts, hooks)
 
-    async def finish(self, run: FlowRun, claim: Claim, prepared: PreparedFlow) -> None:
-        """Keep the attempt's trace (the flow has ended or was stopped)."""
-        ended = run.interpreter.ended
+    async def finish(
+        self, run: FlowRun, claim: Claim, prepared: PreparedFlow, ended: a.Ended | None
+    ) -> None:
+        """Keep the attempt's trace (the flow has ended, or was stopped: ``ended`` None)."""
         await self._thread(
             self.store.record_flow_trace, claim.call_pk, claim.attempt, prepared.version, run.trace
         )

@@ -68,6 +68,7 @@ class Listening:
         params: DetectionParams,
         record: Callable[[Verdict], Awaitable[object]],
         early_sit: Callable[[], Awaitable[None]],
+        on_finished: Callable[[], None] | None = None,
     ) -> None:
         self.listener = Listener(params)
         # Set once the answer is stored: a verdict is recorded on a connected call only.
@@ -75,7 +76,7 @@ class Listening:
         self._record = record
         self._recorded: list[Verdict] = []  # handed to the store, in order
         self._task = asyncio.create_task(
-            follow(leg, self.listener, self._when_connected, early_sit),
+            follow(leg, self.listener, self._when_connected, early_sit, on_finished),
             name=f"listen-{leg.request.call_id}",
         )
 
@@ -109,9 +110,11 @@ async def follow(
     listener: Listener,
     record: Callable[[Verdict], Awaitable[None]],
     early_sit: Callable[[], Awaitable[None]],
+    on_finished: Callable[[], None] | None = None,
 ) -> None:
     """Feed the leg's audio to ``listener`` until it has nothing more to learn: hang up on a
-    SIT in early media (``early_sit``), ``record`` each verdict of the answered call."""
+    SIT in early media (``early_sit``), ``record`` each verdict of the answered call, and call
+    ``on_finished`` when the answered call's verdict is final (beep included)."""
     frames = leg.audio()
     try:
         async for frame in frames:
@@ -122,6 +125,8 @@ async def follow(
             if verdict is not None:
                 await record(verdict)
             if listener.finished:
+                if on_finished is not None:
+                    on_finished()
                 return
     except asyncio.CancelledError:
         raise

@@ -137,6 +137,13 @@ class FlowRun:
                     return self.interpreter.ended
                 event = await self._events.get()
                 actions = self.interpreter.feed(event)
+        except Exception as error:  # a hook failed (the store out of reach): end the call
+            log.exception("the flow failed at step %s", self.interpreter.current_step)
+            if self._line_up:
+                self._line_up = False
+                with contextlib.suppress(Exception):
+                    await self._hooks.hangup(f"flow error: {error}")
+            return a.Ended(f"flow error at step {self.interpreter.current_step}: {error}", True)
         finally:
             digits.cancel()
             await self._stop_everything()

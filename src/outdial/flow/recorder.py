@@ -68,9 +68,9 @@ class Recorder:
             self._heard, self._quiet = True, 0
         else:
             self._quiet += 1
-        if len(self._pcm) >= self._max_frames:
-            self.stop("")
-        elif self._heard and self._quiet >= self._silence_frames:
+        if len(self._pcm) >= self._max_frames or (
+            self._heard and self._quiet >= self._silence_frames
+        ):
             self.stop("")
 
     async def listen(self, frames: AsyncIterator[AudioFrame]) -> None:

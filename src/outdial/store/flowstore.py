@@ -14,9 +14,10 @@ from sqlalchemy import Connection, func, insert, select, update
 from outdial.accounts import Account, Application
 from outdial.calls import CallEvent, Recording
 from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
-from outdial.store.callstore import CallStore
 from outdial.store.callrows import owned_call, recording_from_row
+from outdial.store.callstore import CallStore
 from outdial.store.tables import (
+    accounts,
     applications,
     attempts,
     calls,
@@ -134,6 +135,18 @@ class FlowStore(CallStore):
                 .order_by(flow_versions.c.version.desc())
             ).all()
         return [_version(row) for row in rows]
+
+    def deployment_secret(self, deployment_id: int) -> str:
+        """The webhook secret of the account that owns the deployment (signs flow requests)."""
+        with self._read() as conn:
+            secret = conn.execute(
+                select(accounts.c.webhook_secret)
+                .join(deployments, deployments.c.account_id == accounts.c.id)
+                .where(deployments.c.id == deployment_id)
+            ).scalar()
+        if secret is None:
+            raise NotFound(f"deployment {deployment_id} not found")
+        return str(secret)
 
     def set_flow_url(self, deployment_id: int, url: str | None) -> None:
         """Have the deployment fetch its flow from ``url`` per call (None: the stored flow)."""

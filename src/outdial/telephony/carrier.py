@@ -11,7 +11,9 @@ answered within ``DialRequest.ring_timeout`` with ``HangupCause.RING_TIMEOUT``.
 
 Legs with audio (SIP) also give the callee's audio as 20 ms ``AudioFrame``s from ``audio()``
 (early media included, for SIT detection), the DTMF the callee presses from ``digits()``, and
-take audio to send with ``play()``; legs without audio yield nothing and ignore ``play()``.
+take audio to send with ``play()`` and prompts with ``play_prompt()`` (which says when the
+prompt has played and can be stopped); legs without audio yield nothing, ignore ``play()`` and
+take a prompt's duration to play it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from outdial.calls import CalleeType
 
 log = logging.getLogger(__name__)
+
+ULAW_BYTES_PER_S = 8000  # G.711 at 8 kHz: a byte a sample
 
 
 class HangupCause(enum.StrEnum):
@@ -43,6 +47,8 @@ class HangupCause(enum.StrEnum):
     DIALER_ERROR = "dialer error"
     SHUTDOWN = "outdial is stopping"
     ABANDONED = "leg abandoned"  # whoever read the leg's events stopped before its end
+    FLOW_ENDED = "hung up by the call flow"  # the flow reached its end, or a hangup step
+    CALLEE_LEFT = "the callee hung up"  # a transfer's agent leg, once the callee is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,35 @@ class AudioFrame:
 
     samples: bytes
     early: bool  # heard before answer (early media, e.g. a SIT before a 404)
+
+
+class Playback:
+    """A prompt being played to the callee. ``done`` resolves when its last packet has gone
+    out (True) or when it was stopped (False); ``stop()`` silences it at the next packet."""
+
+    def __init__(self, on_stop: Callable[[Playback], None] | None = None) -> None:
+        self.done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._on_stop = on_stop
+
+    def finish(self) -> None:
+        """The last packet went out."""
+        if not self.done.done():
+            self.done.set_result(True)
+
+    def stop(self) -> None:
+        if not self.done.done():
+            self.done.set_result(False)
+            if self._on_stop is not None:
+                self._on_stop(self)
+
+
+def timed_playback(ulaw: bytes) -> Playback:
+    """A playback with no audio path behind it: done when the prompt would have played."""
+    loop = asyncio.get_running_loop()
+    handle: asyncio.TimerHandle | None = None
+    playback = Playback(lambda _: handle.cancel() if handle is not None else None)
+    handle = loop.call_later(len(ulaw) / ULAW_BYTES_PER_S, playback.finish)
+    return playback
 
 
 async def _nothing() -> AsyncIterator[Any]:
@@ -161,6 +196,11 @@ class Leg(abc.ABC):
 
     def play(self, samples: bytes) -> None:  # noqa: B027 - carriers without audio ignore it
         """Queue audio for the callee: 16-bit little-endian PCM at 8 kHz."""
+
+    def play_prompt(self, ulaw: bytes) -> Playback:
+        """Play a prompt (µ-law, 8 kHz) after what is queued; the playback says when it is
+        over and can be stopped (barge-in). Carriers without audio take its duration."""
+        return timed_playback(ulaw)
 
 
 class Carrier(abc.ABC):

@@ -13,6 +13,13 @@ types (SPEC §2): answered ones (voice, answeringmachine, fax, unknown) ring for
 then talk for ``talk_s`` before the callee hangs up; busy, informationtone and linefailure end
 with the SIP response a real carrier would send; noanswer rings until the ring timeout (the
 leg's, ``Leg.events``) or ``ring_s``, then 480. Numbers no rule matches are answered by a person.
+
+A rule can script the callee, so call flows run end to end with no network: a person (the
+``voice`` outcome) presses keys at set times, and any answered callee may hang up at a set
+time instead of after ``talk_s`` (both in seconds from the answer)::
+
+    {"match": ".*", "outcome": "voice",
+     "callee": {"press": [{"at_s": 4.0, "digits": "1"}], "hangup_s": 20}}
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from outdial.telephony.carrier import (
 
 DEFAULT_RING = 2.0  # seconds a simulated phone rings before it is answered
 DEFAULT_TALK = 10.0  # seconds a simulated callee stays on the line
+DTMF_KEYS = re.compile(r"[0-9*#A-Da-d]+")
 LINE_FAILURE_DELAY = 0.2  # seconds before a simulated network failure is reported
 AUDIO_CHUNK = 10 * FRAME_SAMPLES  # samples handed over per wake-up (200 ms), not one 20 ms frame
 
@@ -62,6 +70,13 @@ class SimRule:
     weights: tuple[tuple[CalleeType, float], ...]  # one entry when the outcome is fixed
     ring_s: float | None = None  # None: DEFAULT_RING, or ring until timeout for noanswer
     talk_s: float = DEFAULT_TALK
+    presses: tuple[tuple[float, str], ...] = ()  # (seconds from answer, keys) a person presses
+    hangup_s: float | None = None  # seconds from answer the callee hangs up (None: talk_s)
+
+    @property
+    def talk(self) -> float:
+        """Seconds from the answer to the callee's hang-up."""
+        return self.talk_s if self.hangup_s is None else self.hangup_s
 
     def outcome(self, rng: random.Random) -> CalleeType:
         if len(self.weights) == 1:
@@ -120,7 +135,7 @@ def parse_sim_config(data: Any) -> SimConfig:
         where = f"rule {index}"
         if not isinstance(raw, dict):
             raise InvalidField("sim_config", f"{where} must be an object")
-        unknown = set(raw) - {"match", "outcome", "weights", "ring_s", "talk_s"}
+        unknown = set(raw) - {"match", "outcome", "weights", "ring_s", "talk_s", "callee"}
         if unknown:
             raise InvalidField("sim_config", f"{where}: unknown key {sorted(unknown)[0]!r}")
         try:
@@ -144,15 +159,42 @@ def parse_sim_config(data: Any) -> SimConfig:
             if not sum(w for _, w in weights) > 0:
                 raise InvalidField("sim_config", f"{where}: weights must not all be 0")
         ring = raw.get("ring_s")
+        presses, hangup_s = _callee(where, raw.get("callee", {}))
         rules.append(
             SimRule(
                 pattern,
                 weights,
                 None if ring is None else _number(f"{where}: ring_s", ring),
                 _number(f"{where}: talk_s", raw.get("talk_s", DEFAULT_TALK)),
+                presses,
+                hangup_s,
             )
         )
     return SimConfig(seed, tuple(rules))
+
+
+def _callee(where: str, raw: Any) -> tuple[tuple[tuple[float, str], ...], float | None]:
+    """A rule's scripted callee: keys pressed at set times, and when it hangs up."""
+    if not isinstance(raw, dict):
+        raise InvalidField("sim_config", f"{where}: callee must be an object")
+    unknown = set(raw) - {"press", "hangup_s"}
+    if unknown:
+        raise InvalidField("sim_config", f"{where}: callee: unknown key {sorted(unknown)[0]!r}")
+    raw_presses = raw.get("press", [])
+    if not isinstance(raw_presses, list):
+        raise InvalidField("sim_config", f"{where}: callee.press must be a list")
+    presses = []
+    for number, press in enumerate(raw_presses, start=1):
+        at = f"{where}: callee.press {number}"
+        if not isinstance(press, dict) or set(press) != {"at_s", "digits"}:
+            raise InvalidField("sim_config", f'{at} must be {{"at_s": s, "digits": keys}}')
+        keys = press["digits"]
+        if not isinstance(keys, str) or not keys or not DTMF_KEYS.fullmatch(keys):
+            raise InvalidField("sim_config", f"{at}: digits must be keys 0-9 * # A-D")
+        presses.append((_number(f"{at}: at_s", press["at_s"]), keys.upper()))
+    hangup = raw.get("hangup_s")
+    hangup_s = None if hangup is None else _number(f"{where}: callee.hangup_s", hangup)
+    return tuple(sorted(presses)), hangup_s
 
 
 def load_sim_config(text: str) -> SimConfig:
@@ -229,7 +271,7 @@ class SimulatedLeg(Leg):
             return
         yield Answered(outcome)
         assert ring is not None  # only noanswer rings without end, and it never answers
-        if await self._wait(ring + self.rule.talk_s):
+        if await self._wait(ring + self.rule.talk):
             yield self._hung_up_end()
             return
         yield Ended(None, "callee hung up")
@@ -249,10 +291,12 @@ class SimulatedLeg(Leg):
             sound, start = early, 0.0
         elif self.outcome in ANSWERED_CALLEE_TYPES:
             rng = random.Random(f"{self._seed}:{self.request.call_id}:{self.request.attempt}:a")
-            sound, start = simaudio.answered_audio(self.outcome, rng, self.rule.talk_s), ring
+            sound, start = simaudio.answered_audio(self.outcome, rng, self.rule.talk), ring
         else:
             return
-        sent = 0
+        # A reader that starts late (a recording) hears the call from now, not from its start.
+        now = self._loop.time() - self._started - start
+        sent = min(len(sound), max(0, int(now * SAMPLE_RATE))) // FRAME_SAMPLES * FRAME_SAMPLES
         while sent + FRAME_SAMPLES <= len(sound):
             elapsed = self._loop.time() - self._started - start
             due = min(len(sound), int(elapsed * SAMPLE_RATE)) // FRAME_SAMPLES * FRAME_SAMPLES
@@ -275,6 +319,17 @@ class SimulatedLeg(Leg):
 
     async def send_dtmf(self, digits: str) -> None:
         self.dtmf_sent.append(digits)
+
+    async def digits(self) -> AsyncIterator[str]:
+        """The keys the rule's scripted person presses, each at its time from the answer."""
+        ring = self._ring
+        if ring is None or self.outcome is not CalleeType.VOICE:
+            return
+        for at_s, keys in self.rule.presses:
+            if at_s >= self.rule.talk or await self._wait(ring + at_s):
+                return
+            for key in keys:
+                yield key
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outdial.audio import g711
-from outdial.telephony.carrier import AudioFrame, DialRequest, Ended, LegEvent
+from outdial.telephony.carrier import AudioFrame, DialRequest, Ended, HangupCause, LegEvent
 from outdial.telephony.sip.carrier import SipCarrier
 from outdial.telephony.sip.config import SipTrunkConfig
 from outdial.telephony.sip.transaction import Timers
@@ -152,7 +152,7 @@ async def place_call(
 
     async def later(delay: float) -> None:
         await asyncio.sleep(delay)
-        await leg.hangup("hung up by the test")
+        await leg.hangup(HangupCause.CANCELED)  # as a user cancelling the call
 
     side = [asyncio.create_task(collect_audio()), asyncio.create_task(collect_digits())]
     async for event in leg.events():

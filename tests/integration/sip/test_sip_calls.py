@@ -135,7 +135,7 @@ def test_we_hang_up_with_bye(sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     peer = sipp("answer_we_bye.xml", audio=tone)
     record, carrier = run(_call(trunk_config(peer.port), hangup_after=0.3))
     assert _types(record) == ["Answered", "Ended"]
-    assert record.ended == Ended(None, "hung up by the test", local=True)
+    assert record.ended == Ended(None, "canceled", local=True)
     assert peer.wait() == 0, peer.output()
     assert carrier.ports.in_use == 0
     assert record.transactions_left == 0
@@ -202,7 +202,7 @@ def test_ring_timeout_cancels_and_is_noanswer(sipp: Callable[..., Sipp]) -> None
 def test_hangup_while_ringing_cancels(sipp: Callable[..., Sipp]) -> None:
     peer = sipp("ring_until_cancel.xml")
     record, _ = run(_call(trunk_config(peer.port), hangup_when_ringing=0.2))
-    assert record.events == [Ringing(False), Ended(None, "hung up by the test", 487, local=True)]
+    assert record.events == [Ringing(False), Ended(None, "canceled", 487, local=True)]
     assert peer.wait() == 0, peer.output()
 
 
@@ -292,7 +292,7 @@ def test_through_kamailio_answering_its_407(
     config = trunk_config(proxy, username="acme", password="s3cret")
     record, carrier = run(_call(config, hangup_after=0.3))
     assert _types(record) == ["Answered", "Ended"], record.events
-    assert record.ended == Ended(None, "hung up by the test", local=True)
+    assert record.ended == Ended(None, "canceled", local=True)
     assert peer.wait() == 0, peer.output()  # our ACK and BYE reached sipp through the proxy
     assert carrier.ports.in_use == 0
     assert record.transactions_left == 0
@@ -464,7 +464,7 @@ def test_a_second_forked_answer_is_acked_and_ended(udp_peer: Callable[..., int])
     port_box.append(udp_peer(peer))
     record, _ = run(_call(trunk_config(port_box[0]), hangup_after=0.3))
     assert _types(record) == ["Answered", "Ended"]
-    assert record.ended == Ended(None, "hung up by the test", local=True)
+    assert record.ended == Ended(None, "canceled", local=True)
     seen = {(r.method, r.to.tag) for r in received if r.method in ("ACK", "BYE")}
     assert seen == {("ACK", "fork-a"), ("ACK", "fork-b"), ("BYE", "fork-a"), ("BYE", "fork-b")}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,7 @@ from outdial.audio.frames import FRAME_SAMPLES
 from outdial.calls import CalleeType
 from outdial.detect import Cause, DetectionParams, Verdict
 from outdial.dispatch.listening import Listener, Listening
-from outdial.telephony.carrier import AudioFrame, DialRequest, Leg, LegEvent
+from outdial.telephony.carrier import AudioFrame, DialRequest, HangupCause, Leg, LegEvent
 
 FloatArray = npt.NDArray[np.float64]
 QUIET_DBFS = -60.0  # a quiet line's background
@@ -197,11 +197,11 @@ class ScriptedLeg(Leg):
         self.delivered = 0  # frames handed out
         self.closed = False  # the audio iterator was closed (its ``finally`` ran)
 
-    async def events(self) -> AsyncIterator[LegEvent]:
+    async def _progress(self) -> AsyncGenerator[LegEvent, None]:
         return
         yield
 
-    async def hangup(self, cause: str) -> None:
+    async def hangup(self, cause: HangupCause) -> None:
         pass
 
     async def send_dtmf(self, digits: str) -> None:

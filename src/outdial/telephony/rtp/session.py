@@ -2,8 +2,9 @@
 
 Every session of a carrier is driven by one ``RtpClock`` that ticks every 20 ms (one task
 for hundreds of calls, not one each). On each tick a session sends one packet: a pending
-DTMF event, else queued audio, else silence, so the far end (and NATs) see a steady stream
-with timestamps advancing 160 samples a packet (RFC 3550 §5.1, RFC 3551 §4.5.14).
+DTMF event, else queued audio, else the prompt playing, else silence, so the far end (and
+NATs) see a steady stream with timestamps advancing 160 samples a packet (RFC 3550 §5.1,
+RFC 3551 §4.5.14).
 Ports come from a ``PortPool`` and go back to it when the session closes.
 """
 
@@ -21,6 +22,7 @@ from typing import cast
 import numpy as np
 
 from outdial.audio import g711
+from outdial.telephony.carrier import Playback
 from outdial.telephony.rtp.dtmf import PAUSE_FRAMES, DtmfReceiver, TelephoneEvent, digit_payloads
 from outdial.telephony.rtp.packet import HEADER, RTP_VERSION, RtpPacket, RtpParseError, is_rtcp
 from outdial.telephony.sip.sdp import PCMA, PCMU, MediaParams
@@ -124,6 +126,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self._first = True
         self._outgoing: deque[bytes] = deque()  # encoded 160-byte frames
+        self._prompts: deque[_Prompt] = deque()  # prompts to play, in order, after _outgoing
         self._events: deque[tuple[TelephoneEvent, bool] | None] = deque()  # None: a pause
         self._event_timestamp = 0
         self._dtmf = DtmfReceiver()
@@ -166,6 +169,39 @@ class RtpSession(asyncio.DatagramProtocol):
             silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
             self._outgoing.append(frame.ljust(SAMPLES, bytes([silence])))
 
+    def play_prompt(self, ulaw: bytes) -> Playback:
+        """Queue a prompt (µ-law 8 kHz) to play after what is queued; its ``Playback`` is done
+        when the prompt's last packet has gone out, and ``stop()`` silences it at once."""
+        payload = ulaw if self.payload_type != PCMA else g711.encode(g711.decode(ulaw), alaw=True)
+        prompt = _Prompt(payload, Playback(self._stopped))
+        self._prompts.append(prompt)
+        if not payload:
+            self._advance_prompts()
+        return prompt.playback
+
+    def _stopped(self, playback: Playback) -> None:
+        for prompt in self._prompts:
+            if prompt.playback is playback:
+                self._prompts.remove(prompt)
+                return
+
+    def _advance_prompts(self) -> None:
+        """Finish the prompts at the head that have nothing more to send."""
+        while self._prompts and self._prompts[0].position >= len(self._prompts[0].payload):
+            self._prompts.popleft().playback.finish()
+
+    def _prompt_frame(self) -> bytes | None:
+        if not self._prompts:
+            return None
+        prompt = self._prompts[0]
+        frame = prompt.payload[prompt.position : prompt.position + SAMPLES]
+        prompt.position += SAMPLES
+        if len(frame) < SAMPLES:
+            silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
+            frame = frame.ljust(SAMPLES, bytes([silence]))
+        self._advance_prompts()
+        return frame
+
     def send_digits(self, digits: str) -> None:
         """Queue RFC 4733 events; raises ValueError for a character that is not DTMF."""
         queued: list[tuple[TelephoneEvent, bool] | None] = []
@@ -178,11 +214,13 @@ class RtpSession(asyncio.DatagramProtocol):
     @property
     def idle(self) -> bool:
         """Nothing queued to send."""
-        return not self._events and not self._outgoing
+        return not self._events and not self._outgoing and not self._prompts
 
     def tick(self) -> None:
         """Send this 20 ms frame's packet."""
         if not self.sending or self.remote is None or self._transport is None:
+            if self.sending:
+                self._prompt_frame()  # nowhere to send it: a prompt still takes its time
             return
         self.timestamp = (self.timestamp + SAMPLES) & 0xFFFFFFFF
         if self._events and self.dtmf_payload_type is not None:
@@ -199,6 +237,8 @@ class RtpSession(asyncio.DatagramProtocol):
             self._events.clear()  # the far end takes no telephone-event: nothing to send
         if self._outgoing:
             payload = self._outgoing.popleft()
+        elif (frame := self._prompt_frame()) is not None:
+            payload = frame
         else:
             silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
             payload = bytes([silence]) * SAMPLES
@@ -282,8 +322,11 @@ class RtpSession(asyncio.DatagramProtocol):
         log.debug("RTP error on port %s: %s", self.port, exc)
 
     def close(self) -> None:
-        """Close the socket and give the port back; harmless twice."""
+        """Close the socket and give the port back; harmless twice. Prompts not played out
+        are stopped."""
         self.sending = False
+        while self._prompts:
+            self._prompts.popleft().playback.stop()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -295,3 +338,12 @@ class RtpSession(asyncio.DatagramProtocol):
 def _seq_before(a: int, b: int) -> bool:
     """a comes before b in 16-bit sequence space (RFC 3550 wraps at 65536)."""
     return a != b and ((b - a) & 0xFFFF) < 0x8000
+
+
+class _Prompt:
+    __slots__ = ("payload", "playback", "position")
+
+    def __init__(self, payload: bytes, playback: Playback) -> None:
+        self.payload = payload
+        self.playback = playback
+        self.position = 0  # bytes sent

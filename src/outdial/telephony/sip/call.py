@@ -28,6 +28,7 @@ from outdial.telephony.carrier import (
     HangupCause,
     Leg,
     LegEvent,
+    Playback,
     Ringing,
 )
 from outdial.telephony.rtp.session import NoFreePort, RtpSession
@@ -120,6 +121,9 @@ class SipLeg(Leg):
 
     def play(self, samples: bytes) -> None:
         self.media.play(samples)
+
+    def play_prompt(self, ulaw: bytes) -> Playback:
+        return self.media.play_prompt(ulaw)
 
     async def wait_closed(self) -> None:
         if self._task is not None:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from outdial.telephony.carrier import AudioFrame
+from outdial.telephony.carrier import AudioFrame, Playback, timed_playback
 from outdial.telephony.rtp.session import RtpSession
 from outdial.telephony.sip.errors import SipParseError
 from outdial.telephony.sip.host import LegHost
@@ -31,7 +31,11 @@ class CallMedia:
         self.answered = False
         self.digits_received: list[str] = []
         self._on_silence = on_silence
-        self._audio: asyncio.Queue[AudioFrame | None] = asyncio.Queue(AUDIO_QUEUE)
+        # Every reader of audio() has its queue; the first is made now, so the first reader
+        # (detection, from the dial) hears everything, early media included.
+        self._audio: list[asyncio.Queue[AudioFrame | None]] = [asyncio.Queue(AUDIO_QUEUE)]
+        self._unread: asyncio.Queue[AudioFrame | None] | None = self._audio[0]
+        self._closed = False
         self._digits: asyncio.Queue[str | None] = asyncio.Queue()
         self._watchdog: MediaWatchdog | None = None
 
@@ -84,6 +88,7 @@ class CallMedia:
             self.rtp.close()
         self._digits.put_nowait(None)
         self._put_audio(None)
+        self._closed = True
 
     def send_digits(self, digits: str) -> None:
         if self.rtp is None or not self.answered:
@@ -94,9 +99,27 @@ class CallMedia:
         if self.rtp is not None:
             self.rtp.play(samples)
 
+    def play_prompt(self, ulaw: bytes) -> Playback:
+        if self.rtp is None:
+            return timed_playback(ulaw)
+        return self.rtp.play_prompt(ulaw)
+
     async def audio(self) -> AsyncIterator[AudioFrame]:
-        while (frame := await self._audio.get()) is not None:
-            yield frame
+        """The callee's audio from now on (the first reader: from the start); each reader
+        gets every frame."""
+        if self._unread is not None:
+            queue, self._unread = self._unread, None
+        else:
+            queue = asyncio.Queue(AUDIO_QUEUE)
+            if self._closed:
+                return
+            self._audio.append(queue)
+        try:
+            while (frame := await queue.get()) is not None:
+                yield frame
+        finally:
+            if queue in self._audio:
+                self._audio.remove(queue)
 
     async def digits(self) -> AsyncIterator[str]:
         while (digit := await self._digits.get()) is not None:
@@ -106,12 +129,13 @@ class CallMedia:
         self._put_audio(AudioFrame(samples, early=not self.answered))
 
     def _put_audio(self, frame: AudioFrame | None) -> None:
-        while True:
-            try:
-                self._audio.put_nowait(frame)
-                return
-            except asyncio.QueueFull:
-                self._audio.get_nowait()  # nobody is listening fast enough: drop the oldest
+        for queue in self._audio:
+            while True:
+                try:
+                    queue.put_nowait(frame)
+                    break
+                except asyncio.QueueFull:
+                    queue.get_nowait()  # this reader is not keeping up: drop its oldest
 
     def _on_digit(self, digit: str) -> None:
         self.digits_received.append(digit)
