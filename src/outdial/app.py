@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from outdial import __version__
 from outdial.api import errors
+from outdial.api import flows as flow_routes
 from outdial.api.body import BodyLimit
 from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import Services, router
@@ -88,6 +89,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(flow_routes.router)
     if settings.session_secret is None:
         log.warning("no session secret set: web UI sign-ins end when this process stops")
     app.state.session_codec = SessionCodec(settings.session_secret or secrets.token_hex(32))

@@ -17,6 +17,10 @@ class OutdialError(Exception):
         self.message = message or (self.__doc__ or "").strip()
         super().__init__(self.message)
 
+    def details(self) -> dict[str, object]:
+        """Fields the API adds beside ``error`` (a flow's list of problems, say)."""
+        return {}
+
 
 class BadRequest(OutdialError):
     """The request is malformed."""

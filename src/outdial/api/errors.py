@@ -40,7 +40,7 @@ def install(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = 'Basic realm="outdial"'
-        return render(request, {"error": exc.message}, exc.status, headers)
+        return render(request, {"error": exc.message, **exc.details()}, exc.status, headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -73,13 +73,6 @@ def cmd_account_reset_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_app_create(args: argparse.Namespace) -> int:
-    with opened_store(args) as store:
-        app = store.create_application(args.account, args.name)
-    emit({"application_id": app.id, "account_id": app.account_id, "name": app.name})
-    return 0
-
-
 def cmd_app_delete(args: argparse.Namespace) -> int:
     with opened_store(args) as store:
         store.delete_application(args.application_id)
@@ -110,6 +103,8 @@ def cmd_deployment_create(args: argparse.Namespace) -> int:
             detection=not args.no_detection,
             detection_params=args.detection_params,
         )
+        if args.flow_url:
+            store.set_flow_url(dep.id, args.flow_url)
     emit(
         {
             "deployment_id": dep.id,
@@ -124,6 +119,7 @@ def cmd_deployment_create(args: argparse.Namespace) -> int:
             "retry_on": sorted(dep.retry_on),
             "detection": dep.detection,
             "detection_params": dict(dep.detection_params),
+            "flow_url": args.flow_url,
             "queue_url": f"/api/apps/{dep.application_id}/{dep.id}/queue",
         }
     )

@@ -13,7 +13,6 @@ from outdial.calls import DEFAULT_RETRY_ON, CalleeType
 from outdial.cli.commands import (
     cmd_account_create,
     cmd_account_reset_key,
-    cmd_app_create,
     cmd_app_delete,
     cmd_demo,
     cmd_deployment_create,
@@ -23,6 +22,14 @@ from outdial.cli.commands import (
     cmd_serve,
     cmd_trunk_create,
     cmd_worker,
+)
+from outdial.cli.flowcmds import (
+    cmd_app_create,
+    cmd_app_update,
+    cmd_deployment_update,
+    cmd_flow_check,
+    cmd_flow_schema,
+    flow_url,
 )
 from outdial.config import MAX_UPLOAD_BYTES, QUEUE_BURST, QUEUE_RATE, default_database_url
 from outdial.errors import InvalidField
@@ -213,6 +220,13 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     _add_database(p)
     p.add_argument("--account", required=True, help="e-mail of the owning account")
     p.add_argument("--name", required=True, help="application name")
+    p.add_argument("--flow", help="its call flow: a YAML or JSON file (docs/flows.md)")
+    p = command(app, "update", cmd_app_update, "give an application a new version of its flow")
+    _add_database(p)
+    p.add_argument("--app", type=int, required=True, help="application ID")
+    p.add_argument(
+        "--flow", required=True, help="the call flow: a YAML or JSON file (docs/flows.md)"
+    )
     p = command(app, "delete", cmd_app_delete, "delete an application and its deployments")
     _add_database(p)
     p.add_argument("application_id", type=int)
@@ -258,9 +272,33 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="detection thresholds to change, as JSON, e.g. '{\"dead_air_ms\": 4000}' "
         "(names and defaults in docs/detection.md)",
     )
+    p.add_argument(
+        "--flow-url",
+        type=flow_url,
+        help="fetch each call's flow from this web service (a signed POST while the phone rings)",
+    )
+    p = command(dep, "update", cmd_deployment_update, "change a deployment's flow URL")
+    _add_database(p)
+    p.add_argument("--deployment", type=int, required=True, help="deployment ID")
+    p.add_argument(
+        "--flow-url",
+        type=flow_url,
+        required=True,
+        help="the flow service's URL, or 'none' to run the application's stored flow",
+    )
     p = command(dep, "delete", cmd_deployment_delete, "delete a deployment")
     _add_database(p)
     p.add_argument("deployment_id", type=int)
+
+    flow = commands.add_parser("flow", help="check call flows").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    p = command(flow, "check", cmd_flow_check, "validate a flow file: problems as JSON lines")
+    p.add_argument("file", help="a YAML or JSON flow (docs/flows.md)")
+    p.add_argument(
+        "--params", help="comma-separated call parameter names: unknown ${names} are errors"
+    )
+    command(flow, "schema", cmd_flow_schema, "print the flow document's JSON Schema")
 
     p = command(commands, "detect", cmd_detect, "classify audio files as a callee's side of a call")
     p.add_argument("files", nargs="+", help="WAV (PCM, µ-law, A-law) or raw .ul/.al at 8 kHz")

@@ -49,5 +49,8 @@ class FlowInvalid(InvalidField):
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__("flow", f"{len(errors)} error(s): {first}{more}")
 
+    def details(self) -> dict[str, object]:
+        return {"problems": self.as_list()}
+
     def as_list(self) -> list[dict[str, Any]]:
         return [p.as_dict() for p in self.problems]

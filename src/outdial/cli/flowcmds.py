@@ -1,0 +1,101 @@
+"""The flow commands: ``outdial flow check|schema``, ``app create|update --flow``, and a
+deployment's ``--flow-url``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from outdial.cli.commands import emit, opened_store
+from outdial.errors import InvalidField
+from outdial.flow.problems import FlowInvalid, Severity
+from outdial.flow.saving import save_flow
+from outdial.flow.schema import schema_json
+from outdial.flow.validate import check
+from outdial.options import parse_result_url
+
+CLI_AUTHOR = "cli"
+EXIT_INVALID = 2  # `flow check`: the flow has errors
+
+
+def read_flow(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidField("flow", f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidField("flow", f"{path} is not UTF-8 text") from None
+
+
+def flow_url(value: str) -> str | None:
+    """``--flow-url``: an http(s) URL, or "none" to go back to the stored flow."""
+    if value.strip().lower() in ("", "none"):
+        return None
+    try:
+        return parse_result_url(value, "flow_url")
+    except InvalidField as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
+
+
+def cmd_flow_check(args: argparse.Namespace) -> int:
+    """Every problem as a JSON line on stdout; exit 2 if any is an error."""
+    params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
+    problems = check(read_flow(args.file), known_params=params)
+    for problem in problems:
+        emit(problem.as_dict())
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        print(f"{args.file}: {len(errors)} error(s)", file=sys.stderr)
+        return EXIT_INVALID
+    return 0
+
+
+def cmd_flow_schema(args: argparse.Namespace) -> int:
+    print(schema_json())
+    return 0
+
+
+def _save(args: argparse.Namespace, application_id: int) -> dict[str, object]:
+    text = read_flow(args.flow)
+    with opened_store(args) as store:
+        try:
+            version, warnings = save_flow(store, application_id, text, CLI_AUTHOR)
+        except FlowInvalid as error:
+            for problem in error.problems:
+                emit(problem.as_dict())
+            raise
+    return {
+        "flow_version": version.version,
+        "warnings": [w.as_dict() for w in warnings],
+    }
+
+
+def cmd_app_create(args: argparse.Namespace) -> int:
+    if args.flow:
+        read_flow(args.flow)  # an unreadable file fails before the application exists
+    with opened_store(args) as store:
+        app = store.create_application(args.account, args.name)
+    out: dict[str, object] = {
+        "application_id": app.id,
+        "account_id": app.account_id,
+        "name": app.name,
+    }
+    if args.flow:
+        out.update(_save(args, app.id))
+    emit(out)
+    return 0
+
+
+def cmd_app_update(args: argparse.Namespace) -> int:
+    out: dict[str, object] = {"application_id": args.app}
+    out.update(_save(args, args.app))
+    emit(out)
+    return 0
+
+
+def cmd_deployment_update(args: argparse.Namespace) -> int:
+    with opened_store(args) as store:
+        store.set_flow_url(args.deployment, args.flow_url)
+    emit({"deployment_id": args.deployment, "flow_url": args.flow_url})
+    return 0
