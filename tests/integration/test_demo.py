@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from outdial.cli.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo
-from outdial.store.store import Store
+from simdial_support import all_final, run_dialers
+
+from outdial.calls import CalleeType, CallStatus
+from outdial.cli.demo import (
+    DEMO_EMAIL,
+    DEMO_PARAMETERS,
+    DEMO_PASSWORD,
+    DEMO_PHONE_NUMBER,
+    ensure_demo,
+)
+from outdial.options import Schedule
+from outdial.store.store import NewCall, Store, new_call_ids
 
 
 def test_the_demo_keeps_its_key_and_sessions_across_restarts(tmp_path: Path) -> None:
@@ -26,3 +37,25 @@ def test_the_demo_keeps_its_key_and_sessions_across_restarts(tmp_path: Path) -> 
     assert json.loads(credentials.read_text()) == first
     assert credentials.stat().st_mode & 0o077 == 0  # only the owner reads the secrets
     assert deployment.trunk_id is not None and deployment.detection
+
+
+def test_the_demo_call_of_the_banner_confirms_the_appointment(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'outdial.db'}")
+    try:
+        demo = ensure_demo(store, tmp_path / "demo-credentials.json")
+        ensure_demo(store, tmp_path / "demo-credentials.json")  # a restart saves no new version
+        account = store.authenticate(DEMO_EMAIL, demo["developer_key"])
+        assert account is not None
+        [deployment] = store.deployments_of(account)
+        assert [v.version for v in store.flow_versions(deployment.application_id)] == [1]
+        [call_id] = new_call_ids(1)
+        row = NewCall(
+            call_id, DEMO_PHONE_NUMBER, None, None, None, json.dumps(DEMO_PARAMETERS), None
+        )
+        store.queue_calls(deployment, Schedule(start_at=time.time()), [row])
+        run_dialers(store, all_final(store, account, [call_id]), timeout=60.0)
+        call = store.get_call(account, call_id)
+    finally:
+        store.close()
+    assert (call.status, call.callee_type) == (CallStatus.COMPLETED, CalleeType.VOICE)
+    assert call.results == {"confirmed": "yes"}

@@ -4,6 +4,11 @@
 simulated trunk the deployment dials through, and keeps the credentials in a file beside the
 database; running it again finds them and changes nothing that works. ``banner`` is the text
 ``outdial demo`` prints before serving: where to sign in and a ``curl`` line that queues a call.
+
+The demo application runs the appointment-reminder flow (``flow/examples``), and the simulated
+callees play along: the banner's number is a person who presses 1 to confirm; other numbers
+are people who confirm (1) or ask for the front desk (2, a transfer to another simulated
+person), voicemails that take the message after their beep, and calls that fail.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from outdial.accounts import Account, Deployment
+from outdial.flow.examples import example
+from outdial.flow.saving import save_flow
 from outdial.store.store import Store
 from outdial.trunks import Trunk, TrunkKind
 
@@ -21,24 +28,40 @@ DEMO_EMAIL = "demo@outdial.local"
 DEMO_PASSWORD = "demo-password"
 DEMO_CREDENTIALS = "demo-credentials.json"  # beside the database file
 DEMO_TRUNK = "demo-simulated"
-DEMO_PHONE_NUMBER = "+16175550123"  # the callee in the banner's curl line
+DEMO_PHONE_NUMBER = "+16175550123"  # the callee in the banner's curl line: presses 1
+DEMO_FLOW = "appointment_reminder"
+DEMO_PARAMETERS = {"first_name": "Ann", "date": "Tuesday at 10"}  # the flow's ${variables}
+FRONT_DESK = "+16175550100"  # where the reminder's option 2 transfers (FLOWS.md)
 
+# Seconds from the answer: the greeting (about 5 s) and the menu's prompt have begun by then.
+_PRESS_AT = 9.0
+_FAILURES = {"noanswer": 10, "busy": 8, "informationtone": 4, "linefailure": 3}
 DEMO_SIM_CONFIG = {
     "seed": 1,
     "rules": [
+        # The front desk answers transfers and talks with the callee for a while.
+        {"match": f"^\\{FRONT_DESK}$", "outcome": "voice", "ring_s": 2.0, "talk_s": 15.0},
+        # The banner's number: a person who confirms.
+        {
+            "match": f"^\\{DEMO_PHONE_NUMBER}$",
+            "outcome": "voice",
+            "ring_s": 3.0,
+            "callee": {"press": [{"at_s": _PRESS_AT, "digits": "1"}], "hangup_s": 30.0},
+        },
+        # Numbers ending in 7 to 9: people who ask for the front desk.
+        {
+            "match": "[7-9]$",
+            "weights": {"voice": 70, "answeringmachine": 15, **_FAILURES},
+            "ring_s": 3.0,
+            "callee": {"press": [{"at_s": _PRESS_AT, "digits": "2"}], "hangup_s": 40.0},
+        },
+        # The rest: people who confirm, voicemails, and calls that fail.
         {
             "match": ".",
-            "weights": {
-                "voice": 55,
-                "answeringmachine": 20,
-                "noanswer": 10,
-                "busy": 8,
-                "informationtone": 4,
-                "linefailure": 3,
-            },
+            "weights": {"voice": 50, "answeringmachine": 25, **_FAILURES},
             "ring_s": 3.0,
-            "talk_s": 8.0,
-        }
+            "callee": {"press": [{"at_s": _PRESS_AT, "digits": "1"}], "hangup_s": 30.0},
+        },
     ],
 }
 
@@ -56,6 +79,8 @@ def ensure_demo(store: Store, credentials_file: Path) -> dict[str, Any]:
         saved = json.loads(credentials_file.read_text())
     account, key = _account(store, saved.get("developer_key"))
     deployment = _deployment(store, account, _trunk(store))
+    if store.current_flow(deployment.application_id) is None:
+        save_flow(store, deployment.application_id, example(DEMO_FLOW), DEMO_EMAIL)
     demo = {
         "email": DEMO_EMAIL,
         "password": DEMO_PASSWORD,
@@ -113,6 +138,7 @@ def _deployment(store: Store, account: Account, trunk: Trunk) -> Deployment:
 def banner(demo: dict[str, Any], base: str) -> str:
     """What ``outdial demo`` prints before serving at ``base`` (``http://host:port``)."""
     queue = f"{base}/api/apps/{demo['application_id']}/{demo['deployment_id']}/queue"
+    parameters = json.dumps(DEMO_PARAMETERS)
     return "\n".join(
         [
             "",
@@ -125,7 +151,10 @@ def banner(demo: dict[str, Any], base: str) -> str:
             f"  application:   {demo['application_id']}   deployment: {demo['deployment_id']}",
             "  queue a call:",
             f"    curl -u '{demo['email']}:{demo['developer_key']}' \\",
-            f"         -d phone_number={DEMO_PHONE_NUMBER} {queue}",
+            f"         -d phone_number={DEMO_PHONE_NUMBER} \\",
+            f"         --data-urlencode 'call_parameters={parameters}' \\",
+            f"         {queue}",
+            "  the call runs the appointment-reminder flow: see its results in the web UI",
             "",
         ]
     )
