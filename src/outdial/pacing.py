@@ -14,9 +14,9 @@ from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
 PACING_SLACK = 0.1  # seconds of missed starts a late dispatcher may make up at once
-# Calls: absorbs the rounding of Unix times (a double near 1.7e9 s is exact to 2.4e-7 s, times
-# a cps of up to 4,000) so that a call due now is not floored away.
-ROUNDING = 1e-3
+# Times a double's spacing at ``now`` (2.4e-7 s near 1.7e9): how far apart two Unix times that
+# should be a whole interval apart can come out, so a call due now is not floored away.
+ROUNDING_ULPS = 4
 
 K = TypeVar("K", bound=Hashable)
 
@@ -29,8 +29,9 @@ def allowance(tat: float, cps: float, now: float) -> int:
         # Late by the slack or more: the full burst. Computed from the constant, not from
         # ``now - (now - PACING_SLACK)``, which at Unix-time magnitudes (ulp 2.4e-7 s) comes
         # out a hair under PACING_SLACK and would floor away the burst's last call.
-        return math.floor(PACING_SLACK * cps + ROUNDING) + 1
-    return math.floor((now - tat) * cps + ROUNDING) + 1
+        return math.floor(PACING_SLACK * cps + 1e-9) + 1
+    rounding = ROUNDING_ULPS * math.ulp(now) * cps + 1e-9  # in calls
+    return math.floor((now - tat) * cps + rounding) + 1
 
 
 def advance(tat: float, cps: float, now: float, started: int) -> float:
