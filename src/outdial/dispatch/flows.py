@@ -23,6 +23,7 @@ import httpx
 from outdial.calls import CallEvent
 from outdial.dispatch.transfer import bridge
 from outdial.dispatch.webhooks import SIGNATURE_HEADER, sign
+from outdial.errors import InvalidField
 from outdial.flow import actions as a
 from outdial.flow.context import Session
 from outdial.flow.document import Flow, load_flow
@@ -31,6 +32,7 @@ from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.steps import Scalar
 from outdial.flow.tts import EspeakSynthesizer, TtsCache, TtsError
+from outdial.options import parse_result_url
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Carrier, Leg
 
@@ -218,6 +220,10 @@ class FlowRuntime:
 
     async def _http(self, action: a.HttpRequest) -> HttpOutcome:
         try:
+            parse_result_url(action.url, "url")  # the rules result callbacks follow
+        except InvalidField as error:
+            return HttpOutcome(error=error.message)
+        try:
             response = await self.client.request(
                 action.method,
                 action.url,
@@ -239,6 +245,7 @@ class FlowRuntime:
         return HttpOutcome(status=response.status_code, json=body, text=text)
 
     async def _fetch_flow(self, url: str) -> Flow:
+        parse_result_url(url, "url")
         response = await self.client.get(url, timeout=FLOW_URL_TIMEOUT_S)
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code} from {url}")
