@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from outdial.accounts import Account, Application
 from outdial.calls import CallEvent, Recording
-from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
+from outdial.errors import Conflict, InvalidField, NotFound
 from outdial.store.callrows import owned_call, recording_from_row
 from outdial.store.callstore import CallStore
 from outdial.store.tables import (
@@ -48,20 +48,6 @@ def _version(row: Any) -> FlowVersion:
 
 class FlowStore(CallStore):
     # -- applications and their flows -------------------------------------------------------
-
-    def application_of(self, account: Account, application_id: int) -> Application:
-        """The application ``account`` owns: 404 if none, 403 if another's, 409 if deleted."""
-        with self._read() as conn:
-            row = conn.execute(
-                select(applications).where(applications.c.id == application_id)
-            ).first()
-        if row is None:
-            raise NotFound(f"application {application_id} not found")
-        if row.account_id != account.id:
-            raise Forbidden(f"application {application_id} belongs to another account")
-        if row.deleted_at is not None:
-            raise Conflict(f"application {application_id} was deleted")
-        return Application(row.id, row.account_id, row.name)
 
     def applications_of(self, account: Account) -> list[Application]:
         with self._read() as conn:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from outdial import security
@@ -213,15 +213,7 @@ class TenantStore(StoreBase):
         """The deployment at ``/api/apps/{app}/{dep}``, if ``account`` owns it."""
 
         with self._read() as conn:
-            app = conn.execute(
-                select(applications).where(applications.c.id == application_id)
-            ).first()
-            if app is None:
-                raise NotFound(f"application {application_id} not found")
-            if app.account_id != account.id:
-                raise Forbidden(f"application {application_id} belongs to another account")
-            if app.deleted_at is not None:
-                raise Conflict(f"application {application_id} was deleted")
+            app = _owned_application(conn, account, application_id)
             dep = conn.execute(
                 select(deployments).where(
                     deployments.c.id == deployment_id,
@@ -234,6 +226,12 @@ class TenantStore(StoreBase):
             raise Conflict(f"deployment {deployment_id} was deleted")
         return _deployment(dep, app.name)
 
+    def application_of(self, account: Account, application_id: int) -> Application:
+        """The application ``account`` owns: 404 if none, 403 if another's, 409 if deleted."""
+        with self._read() as conn:
+            row = _owned_application(conn, account, application_id)
+        return Application(row.id, row.account_id, row.name)
+
     def deployments_of(self, account: Account) -> list[Deployment]:
         with self._read() as conn:
             rows = conn.execute(
@@ -243,6 +241,17 @@ class TenantStore(StoreBase):
                 .order_by(deployments.c.id)
             ).all()
         return [_deployment(row, row.application_name) for row in rows]
+
+
+def _owned_application(conn: Connection, account: Account, application_id: int) -> Row[Any]:
+    app = conn.execute(select(applications).where(applications.c.id == application_id)).first()
+    if app is None:
+        raise NotFound(f"application {application_id} not found")
+    if app.account_id != account.id:
+        raise Forbidden(f"application {application_id} belongs to another account")
+    if app.deleted_at is not None:
+        raise Conflict(f"application {application_id} was deleted")
+    return app
 
 
 def _deployment(row: Row[Any], application_name: str) -> Deployment:
