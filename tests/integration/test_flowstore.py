@@ -130,3 +130,19 @@ def test_recordings_are_kept_and_served_to_the_owner_only(
         store.recording_audio(stranger, claim.call_id, recording_id)
     with pytest.raises(NotFound):
         store.recording_audio(account, claim.call_id, "no-such-recording")
+
+
+def test_audio_prompts_are_replaced_by_name(store: Store, make_account: MakeAccount) -> None:
+    account, _ = make_account()
+    app = store.create_application(account.email, "reminders")
+    assert store.save_audio(app.id, "hello.wav", b"\x7f" * 8000) == 1.0
+    assert store.save_audio(app.id, "hello.wav", b"\xff" * 4000) == 0.5  # replaced
+    assert store.audio_prompt(app.id, "hello.wav") == b"\xff" * 4000
+    assert store.audio_prompt(app.id, "missing") is None
+    assert store.audio_prompts(app.id) == [("hello.wav", 0.5)]
+    with pytest.raises(InvalidField, match="name"):
+        store.save_audio(app.id, "../etc/passwd", b"\x7f")
+    with pytest.raises(InvalidField, match="audio"):
+        store.save_audio(app.id, "empty", b"")
+    with pytest.raises(NotFound):
+        store.save_audio(app.id + 1000, "hello", b"\x7f")

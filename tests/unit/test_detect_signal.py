@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from outdial.audio import synth
+from outdial.audio.files import AudioFormatError, decode_wav, read_audio, resample
 from outdial.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from outdial.detect import features
-from outdial.detect.audio import AudioFormatError, decode_wav, read_audio, resample
 from outdial.detect.goertzel import ToneBank, goertzel_power
 
 DATA = Path(__file__).parent / "data"

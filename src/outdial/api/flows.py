@@ -13,6 +13,7 @@ from starlette.responses import Response
 from outdial.api import schemas
 from outdial.api.render import render
 from outdial.api.routes import AccountDep, AppId, services
+from outdial.audio.files import AudioFormatError, prompt_ulaw
 from outdial.audio.wav import ulaw_wav
 from outdial.errors import BadRequest, NotFound, UnsupportedMediaType
 from outdial.flow.problems import Severity
@@ -123,6 +124,69 @@ async def flow_version(
     app = await to_thread.run_sync(store.application_of, account, application_id)
     found = await to_thread.run_sync(store.flow_version, app.id, version)
     return render(request, _version(found))
+
+
+AudioName = Annotated[str, Path(max_length=100, description="the name flows use")]
+# application/octet-stream: a WAV file if it has a RIFF header, else raw µ-law
+AUDIO_MEDIA_TYPES = (
+    "audio/wav",
+    "audio/x-wav",
+    "audio/wave",
+    "audio/basic",
+    "application/octet-stream",
+)
+AUDIO_BODY = {"type": "string", "format": "binary"}
+
+
+@router.put(
+    "/api/apps/{application_id}/audio/{name}",
+    summary="Keep an audio prompt with the application (WAV, or raw µ-law as audio/basic)",
+    responses=schemas.ERROR_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}} for t in AUDIO_MEDIA_TYPES
+            },
+        }
+    },
+)
+async def put_audio(
+    request: Request, application_id: AppId, name: AudioName, account: AccountDep
+) -> Response:
+    store = services(request).store
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in AUDIO_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            "Content-Type: send the prompt as audio/wav or audio/basic (µ-law), "
+            f"not {kind or 'none'}"
+        )
+    data = await request.body()
+    try:
+        raw = kind == "audio/basic" or (kind == "application/octet-stream" and data[:4] != b"RIFF")
+        ulaw = prompt_ulaw(data, raw_ulaw=raw)
+    except AudioFormatError as error:
+        raise BadRequest(f"body: {error}") from None
+    app = await to_thread.run_sync(store.application_of, account, application_id)
+    seconds = await to_thread.run_sync(store.save_audio, app.id, name, ulaw)
+    return render(
+        request, {"application_id": app.id, "audio": name, "duration_s": round(seconds, 2)}
+    )
+
+
+@router.get(
+    "/api/apps/{application_id}/audio",
+    summary="The application's audio prompts",
+    responses=schemas.ERROR_RESPONSES,
+)
+async def list_audio(request: Request, application_id: AppId, account: AccountDep) -> Response:
+    store = services(request).store
+    app = await to_thread.run_sync(store.application_of, account, application_id)
+    prompts = await to_thread.run_sync(store.audio_prompts, app.id)
+    return render(
+        request,
+        {"audio": [{"name": n, "duration_s": round(d, 2)} for n, d in prompts]},
+    )
 
 
 @router.get("/api/flow/schema", summary="The JSON Schema of flow documents")

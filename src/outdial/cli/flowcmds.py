@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from outdial.audio.files import ULAW_SUFFIXES, AudioFormatError, prompt_ulaw
 from outdial.cli.commands import emit, opened_store
 from outdial.errors import InvalidField
 from outdial.flow.problems import FlowInvalid, Severity
@@ -98,4 +99,21 @@ def cmd_deployment_update(args: argparse.Namespace) -> int:
     with opened_store(args) as store:
         store.set_flow_url(args.deployment, args.flow_url)
     emit({"deployment_id": args.deployment, "flow_url": args.flow_url})
+    return 0
+
+
+def cmd_app_audio(args: argparse.Namespace) -> int:
+    """Keep an audio prompt with the application, for ``say: {audio: NAME}`` steps."""
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+        ulaw = prompt_ulaw(data, raw_ulaw=path.suffix.lower() in ULAW_SUFFIXES)
+    except OSError as error:
+        raise InvalidField("file", f"cannot read {path}: {error.strerror}") from None
+    except AudioFormatError as error:
+        raise InvalidField("file", f"{path}: {error}") from None
+    name = args.name or path.stem
+    with opened_store(args) as store:
+        seconds = store.save_audio(args.app, name, ulaw)
+    emit({"application_id": args.app, "audio": name, "duration_s": round(seconds, 2)})
     return 0

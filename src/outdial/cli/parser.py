@@ -24,6 +24,7 @@ from outdial.cli.commands import (
     cmd_worker,
 )
 from outdial.cli.flowcmds import (
+    cmd_app_audio,
     cmd_app_create,
     cmd_app_update,
     cmd_deployment_update,
@@ -227,6 +228,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p.add_argument(
         "--flow", required=True, help="the call flow: a YAML or JSON file (docs/flows.md)"
     )
+    p = command(app, "audio", cmd_app_audio, "keep an audio prompt with an application")
+    _add_database(p)
+    p.add_argument("--app", type=int, required=True, help="application ID")
+    p.add_argument("--name", help="the name flows use (say: {audio: NAME}); default: file name")
+    p.add_argument("file", help="WAV (PCM, µ-law, A-law; any rate) or raw µ-law .ul at 8 kHz")
     p = command(app, "delete", cmd_app_delete, "delete an application and its deployments")
     _add_database(p)
     p.add_argument("application_id", type=int)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from outdial.audio.files import AudioFormatError, read_audio
 from outdial.audio.frames import FRAME_SAMPLES
-from outdial.detect.audio import AudioFormatError, read_audio
 from outdial.detect.detector import Detector
 from outdial.detect.params import DetectionParams
 

@@ -195,7 +195,7 @@ class FlowRuntime:
             http=self._http,
             fetch_flow=self._fetch_flow,
             transfer=transfer,
-            audio_file=_no_audio_files,
+            audio_file=lambda name: self._audio_prompt(claim.application_id, name),
         )
         flow_leg: FlowLeg = leg
         return FlowRun(interpreter, flow_leg, self.tts, hooks)
@@ -215,6 +215,15 @@ class FlowRuntime:
             await self._thread(self.store.add_call_event, claim.call_pk, event, detail[:500])
         except Exception:
             log.exception("could not record %s of call %s", event, claim.call_id)
+
+    async def _audio_prompt(self, application_id: int, name: str) -> bytes:
+        audio = await self._thread(self.store.audio_prompt, application_id, name)
+        if audio is None:
+            raise FileNotFoundError(
+                f"audio prompt {name!r}: the application has none by that name "
+                "(outdial app audio, or PUT /api/apps/{app}/audio/{name})"
+            )
+        return bytes(audio)
 
     # -- the user's web services ------------------------------------------------------------
 
@@ -250,10 +259,6 @@ class FlowRuntime:
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code} from {url}")
         return load_flow(response.text)
-
-
-async def _no_audio_files(name: str) -> bytes:
-    raise FileNotFoundError(f"audio prompt {name!r}: this application has no audio files")
 
 
 def _params(call_parameters: str) -> dict[str, str]:

@@ -4,12 +4,13 @@ an answered attempt keeps (results as they are set, its trace, recordings)."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from outdial.accounts import Account, Application
 from outdial.calls import CallEvent, Recording
@@ -18,6 +19,7 @@ from outdial.store.callrows import owned_call, recording_from_row
 from outdial.store.callstore import CallStore
 from outdial.store.tables import (
     accounts,
+    app_audio,
     applications,
     attempts,
     calls,
@@ -27,6 +29,8 @@ from outdial.store.tables import (
 )
 
 FLOW_FORMATS = ("yaml", "json")
+AUDIO_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
+MAX_AUDIO_BYTES = 10 * 60 * 8000  # ten minutes of µ-law
 MAX_FLOW_URL = 2048  # characters, as result_url
 
 
@@ -64,13 +68,7 @@ class FlowStore(CallStore):
             raise InvalidField("format", f"must be one of {', '.join(FLOW_FORMATS)}")
         now = self.clock()
         with self._write() as conn:
-            app = conn.execute(
-                select(applications.c.deleted_at).where(applications.c.id == application_id)
-            ).first()
-            if app is None:
-                raise NotFound(f"application {application_id} not found")
-            if app.deleted_at is not None:
-                raise Conflict(f"application {application_id} was deleted")
+            _live_application(conn, application_id)
             newest = conn.execute(
                 select(func.max(flow_versions.c.version)).where(
                     flow_versions.c.application_id == application_id
@@ -147,6 +145,54 @@ class FlowStore(CallStore):
         if not changed:
             raise NotFound(f"deployment {deployment_id} not found or deleted")
 
+    # -- an application's audio prompts -----------------------------------------------------
+
+    def save_audio(self, application_id: int, name: str, ulaw: bytes) -> float:
+        """Keep (or replace) the audio prompt ``name`` (µ-law 8 kHz); its length in seconds."""
+        if not AUDIO_NAME.fullmatch(name):
+            raise InvalidField("name", f"{name!r}: use 1 to 100 letters, digits, '.', '_' or '-'")
+        if not ulaw:
+            raise InvalidField("audio", "is empty")
+        if len(ulaw) > MAX_AUDIO_BYTES:
+            raise InvalidField("audio", f"is longer than {MAX_AUDIO_BYTES // 8000} seconds")
+        seconds = len(ulaw) / 8000
+        with self._write() as conn:
+            _live_application(conn, application_id)
+            conn.execute(
+                delete(app_audio).where(
+                    app_audio.c.application_id == application_id, app_audio.c.name == name
+                )
+            )
+            conn.execute(
+                insert(app_audio).values(
+                    application_id=application_id,
+                    name=name,
+                    audio=ulaw,
+                    duration_s=seconds,
+                    created_at=self.clock(),
+                )
+            )
+        return seconds
+
+    def audio_prompt(self, application_id: int, name: str) -> bytes | None:
+        with self._read() as conn:
+            audio = conn.execute(
+                select(app_audio.c.audio).where(
+                    app_audio.c.application_id == application_id, app_audio.c.name == name
+                )
+            ).scalar()
+        return None if audio is None else bytes(audio)
+
+    def audio_prompts(self, application_id: int) -> list[tuple[str, float]]:
+        """The application's audio prompts: (name, seconds), by name."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(app_audio.c.name, app_audio.c.duration_s)
+                .where(app_audio.c.application_id == application_id)
+                .order_by(app_audio.c.name)
+            ).all()
+        return [(r.name, r.duration_s) for r in rows]
+
     # -- what an answered attempt keeps -----------------------------------------------------
 
     def merge_results(self, call_pk: int, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -214,6 +260,16 @@ class FlowStore(CallStore):
         if rec is None:
             raise NotFound(f"call {call_id!r} has no recording {recording_id!r}")
         return recording_from_row(rec, call_id), bytes(rec.audio)
+
+
+def _live_application(conn: Connection, application_id: int) -> None:
+    app = conn.execute(
+        select(applications.c.deleted_at).where(applications.c.id == application_id)
+    ).first()
+    if app is None:
+        raise NotFound(f"application {application_id} not found")
+    if app.deleted_at is not None:
+        raise Conflict(f"application {application_id} was deleted")
 
 
 def _lock_call(conn: Connection, call_pk: int) -> None:

@@ -249,6 +249,19 @@ webhook_attempts = Table(
     Column("duration_ms", Float, nullable=False),
 )
 
+# An application's audio prompts (``say: {audio: NAME}``), µ-law 8 kHz, replaced by name.
+app_audio = Table(
+    "app_audio",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("application_id", Integer, ForeignKey("applications.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("audio", LargeBinary, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ux_app_audio_app_name", "application_id", "name", unique=True),
+)
+
 # Audio a flow's record steps took, kept in the database so every API process serves it,
 # wherever the dialer that recorded it ran. µ-law 8 kHz; at most a few MB each (max_s).
 recordings = Table(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from api_support import Tenant, TestClient
 
+from outdial.audio.wav import ulaw_wav
 from outdial.store.store import Store
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "flows"
@@ -148,3 +149,42 @@ def test_a_recording_is_served_as_wav_to_its_owner_only(
     assert client.get(url, auth=stranger.auth).status_code == 403
     assert client.get(url[:-4] + "0000", auth=tenant.auth).status_code == 404
     assert details["recordings"][0]["step"] == "comment"
+
+
+def test_audio_prompts_are_kept_by_name_from_wav_or_raw_ulaw(
+    client: TestClient, store: Store, tenant: Tenant, make_tenant: Callable[..., Tenant]
+) -> None:
+    base = f"/api/apps/{tenant.app_id}/audio"
+    ulaw = bytes([0x7F, 0xFF, 0x00, 0x80]) * 2000  # one second
+    raw = client.put(
+        base + "/hello", content=ulaw, headers={"Content-Type": "audio/basic"}, auth=tenant.auth
+    )
+    assert raw.json() == {"application_id": tenant.app_id, "audio": "hello", "duration_s": 1.0}
+    wav = client.put(
+        base + "/intro.wav",
+        content=ulaw_wav(ulaw[:4000]),
+        headers={"Content-Type": "audio/wav"},
+        auth=tenant.auth,
+    )
+    assert wav.status_code == 200 and wav.json()["duration_s"] == 0.5
+    listed = client.get(base, auth=tenant.auth).json()["audio"]
+    assert listed == [
+        {"name": "hello", "duration_s": 1.0},
+        {"name": "intro.wav", "duration_s": 0.5},
+    ]
+    assert store.audio_prompt(tenant.app_id, "hello") == ulaw
+    bad = client.put(
+        base + "/x", content=b"not a wav", headers={"Content-Type": "audio/wav"}, auth=tenant.auth
+    )
+    assert bad.status_code == 400 and "WAV" in bad.json()["error"]
+    spaces = client.put(
+        base + "/a b", content=ulaw, headers={"Content-Type": "audio/basic"}, auth=tenant.auth
+    )
+    assert spaces.status_code == 400 and spaces.json()["error"].startswith("name:")
+    json_body = client.put(base + "/x", json={"a": 1}, auth=tenant.auth)
+    assert json_body.status_code == 415
+    stranger = make_tenant()
+    put = client.put(
+        base + "/mine", content=ulaw, headers={"Content-Type": "audio/basic"}, auth=stranger.auth
+    )
+    assert put.status_code == 403

@@ -47,6 +47,8 @@ OPERATIONS = [
     ("GET", "/api/flow/schema"),
     ("POST", "/api/flow/check"),
     ("GET", "/api/outbound/{call_id}/recordings/{recording_id}"),
+    ("PUT", "/api/apps/{application_id}/audio/{name}"),
+    ("GET", "/api/apps/{application_id}/audio"),
 ]
 
 

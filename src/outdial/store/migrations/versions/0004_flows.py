@@ -1,5 +1,5 @@
-"""call flows: an application's flow versions, a deployment's flow URL, what each attempt ran
-and recorded
+"""call flows: an application's flow versions and audio prompts, a deployment's flow URL, what
+each attempt ran and recorded
 
 Revision ID: 0004
 Revises: 0003
@@ -40,6 +40,22 @@ def upgrade() -> None:
         "ux_flow_versions_app_version", "flow_versions", ["application_id", "version"], unique=True
     )
     op.create_table(
+        "app_audio",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("audio", sa.LargeBinary(), nullable=False),
+        sa.Column("duration_s", sa.Float(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["application_id"],
+            ["applications.id"],
+            name=op.f("fk_app_audio_application_id_applications"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_app_audio")),
+    )
+    op.create_index("ux_app_audio_app_name", "app_audio", ["application_id", "name"], unique=True)
+    op.create_table(
         "recordings",
         sa.Column("id", BigId, nullable=False),
         sa.Column("recording_id", sa.String(length=36), nullable=False),
@@ -71,5 +87,7 @@ def downgrade() -> None:
         batch.drop_column("flow_url")
     op.drop_index("ix_recordings_call", table_name="recordings")
     op.drop_table("recordings")
+    op.drop_index("ux_app_audio_app_name", table_name="app_audio")
+    op.drop_table("app_audio")
     op.drop_index("ux_flow_versions_app_version", table_name="flow_versions")
     op.drop_table("flow_versions")

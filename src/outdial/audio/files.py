@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from outdial.audio import g711
 from outdial.audio.frames import SAMPLE_RATE
 from outdial.audio.g711 import alaw_decode, ulaw_decode
 
@@ -138,3 +139,11 @@ def resample(samples: npt.NDArray[np.float64], rate: int) -> Int16Array:
         )
         samples = np.fft.irfft(kept, count) * (count / len(samples))
     return np.clip(np.round(samples), -32768, 32767).astype(np.int16)
+
+
+def prompt_ulaw(data: bytes, *, raw_ulaw: bool = False) -> bytes:
+    """An audio prompt as µ-law 8 kHz: a WAV file (any format above, resampled), or, with
+    ``raw_ulaw``, headerless µ-law taken as it is."""
+    if raw_ulaw:
+        return data
+    return g711.encode(decode_wav(data))
