@@ -60,6 +60,9 @@ async def call_page(request: Request, call_id: CallId, who: OperatorDep) -> Resp
         "application_url": application_url(call.application_id),
         "flows": flows,
         "recordings": [(r, recording_url(call.call_id, r.recording_id)) for r in call.recordings],
+        # a result that is one of the call's recording URLs links to it on this page
+        "recording_ids": {r.url: r.recording_id for r in call.recordings},
+        "recording_steps": {r.url: r.step for r in call.recordings},
         "answered": any(a.answered_at is not None for a in call.attempt_list),
         "title": f"Call to {call.phone_number}",
     }

@@ -60,6 +60,8 @@ def answered_call(store: Store, queue_call: Callable[..., str]) -> Callable[[Ten
         store.merge_results(claim.call_pk, {"confirmed": "yes", "visits": 3})
         store.record_flow_trace(claim.call_pk, claim.attempt, 1, TRACE)
         recording_id = store.save_recording(claim.call_pk, claim.attempt, "comment", AUDIO, 0.51)
+        url = f"/api/outbound/{call_id}/recordings/{recording_id}"
+        store.merge_results(claim.call_pk, {"comment": url})
         result = AttemptResult(True, CalleeType.VOICE, "callee hung up", 200)
         store.finish_attempt(claim, "w", result)
         return Answered(call_id, recording_id)
@@ -86,6 +88,10 @@ def test_the_call_page_shows_the_flow_its_attempt_ran_results_and_recordings(
     audio_url = f"/ui/calls/{call.call_id}/recordings/{call.recording_id}"
     assert f'<audio controls preload="metadata" src="{audio_url}"' in text
     assert 'id="no-flow"' not in text and 'id="no-recordings"' not in text
+    # a result holding a recording's URL links to the recording on the page
+    link = f'<a href="#rec-{call.recording_id}">the recording of step comment</a>'
+    assert f"<dt>comment</dt><dd>{link} (below)</dd>" in text
+    assert f'<li id="rec-{call.recording_id}">' in text
 
 
 def test_a_recording_is_served_as_wav_to_the_calls_owner(
@@ -249,11 +255,20 @@ def test_completed_calls_and_the_export_show_results(
     sign_in(client, tenant)
     queue = f"/ui/deployments/{tenant.app_id}/{tenant.dep_id}"
     table = client.get(queue + "/completed").text
-    assert '<td class="results">confirmed: yes · visits: 3</td>' in table
+    cell = re.search(r'<td class="results" title="([^"]*)">([^<]*)</td>', table)
+    assert cell, "no results cell with the whole results as its title"
+    whole, shown = cell.groups()
+    assert whole.startswith("confirmed: yes · visits: 3 · comment: /api/outbound/")
+    assert whole.endswith(call.recording_id)
+    assert shown.startswith("confirmed: yes · visits: 3 · comment: ") and shown.endswith("…")
     exported = client.get(queue + "/export.csv")
     [row] = list(csv.DictReader(io.StringIO(exported.text)))
     assert row["call_id"] == call.call_id
-    assert json.loads(row["results"]) == {"confirmed": "yes", "visits": 3}
+    assert json.loads(row["results"]) == {
+        "confirmed": "yes",
+        "visits": 3,
+        "comment": f"/api/outbound/{call.call_id}/recordings/{call.recording_id}",
+    }
 
 
 def test_a_call_that_ran_no_flow_says_so(
