@@ -2,7 +2,9 @@
 
 An operator signs in, queues a CSV with good and bad rows, watches the calls complete on the
 simulated trunk without reloading, filters, exports, opens a call, cancels a queue and signs
-out. Each page is saved to docs/screenshots/ for the README. Chromium must be installed
+out; then reads an application's flow and its versions, restores one, and opens a call whose
+flow left a trace, results and a recording that plays. Each page is saved to
+docs/screenshots/ for the README. Chromium must be installed
 (``scripts/system-deps`` does it): without it these tests fail, they never skip.
 """
 
@@ -55,6 +57,7 @@ class Demo:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         database = workdir / "demo.db"
+        self.database_url = f"sqlite:///{database}"
         self.log_path = workdir / "demo.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
@@ -62,7 +65,7 @@ class Demo:
                 str(OUTDIAL),
                 "demo",
                 "--database-url",
-                f"sqlite:///{database}",
+                self.database_url,
                 "--port",
                 str(self.port),
                 "--ingest-workers",
@@ -260,6 +263,208 @@ def test_an_operator_queues_watches_exports_cancels_and_signs_out(
     # No script errors, no CSP violations; the one refused request was the wrong password.
     refused = "the server responded with a status of 400"
     assert [p for p in problems if refused not in p] == [], "\n".join(problems)
+    context.close()
+
+
+# A survey call as the dialer would leave it (examples/flows/survey.yaml, a callee who rates
+# 9 and leaves a comment): written straight into the demo's database, dated a little ahead so
+# the demo's own dialer never picks the call up (it is due later by its clock).
+SURVEY_FLOW = Path(__file__).resolve().parents[2] / "examples" / "flows" / "survey.yaml"
+AHEAD = 30.0  # seconds: how far ahead of real time the test's store clock runs
+SURVEY_TRACE = [
+    {"step": "intro", "type": "say", "start_ms": 0, "end_ms": 6400, "outcome": "played"},
+    {"step": "rating", "type": "digits", "start_ms": 6400, "end_ms": 14100, "outcome": "value 9"},
+    {
+        "step": "save_rating",
+        "type": "result",
+        "start_ms": 14100,
+        "end_ms": 14100,
+        "outcome": "fields rating",
+    },
+    {
+        "step": "comment",
+        "type": "record",
+        "start_ms": 14100,
+        "end_ms": 25600,
+        "outcome": "recorded 7.4 s",
+    },
+    {
+        "step": "save_comment",
+        "type": "result",
+        "start_ms": 25600,
+        "end_ms": 25600,
+        "outcome": "fields comment, comment_s",
+    },
+    {"step": "thanks", "type": "say", "start_ms": 25600, "end_ms": 27900, "outcome": "played"},
+    {"step": "done", "type": "hangup", "start_ms": 27900, "end_ms": 27900, "outcome": "hangup"},
+]
+COMMENT_S = 7.4  # seconds of recorded comment
+
+
+class AheadClock:
+    """The test's store clock: real time plus an offset, moved by hand as the story needs."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+def comment_audio() -> bytes:
+    """A recognisable µ-law recording: rising and falling notes with pauses between."""
+    import numpy as np
+    import numpy.typing as npt
+
+    from outdial.audio import g711, synth
+
+    notes = [392.0, 440.0, 494.0, 523.0, 494.0, 440.0]
+    wanted = synth.samples_for(COMMENT_S * 1000)
+    parts: list[npt.NDArray[np.float64]] = []
+    while sum(len(p) for p in parts) < wanted:
+        for hz in notes:
+            parts += [synth.tone(hz, 350, dbfs=-18.0), synth.silence(150)]
+    samples = np.concatenate(parts)[:wanted]
+    return g711.encode(np.clip(samples, -32768, 32767).astype(np.int16))
+
+
+def seed_survey_call(database_url: str, email: str) -> tuple[int, str]:
+    """An application with two flow versions, and a call that ran the newest: returns the
+    application ID and the call ID."""
+    from outdial.calls import CalleeType
+    from outdial.options import Schedule
+    from outdial.policy import AttemptResult
+    from outdial.store.newcalls import NewCall, new_call_ids
+    from outdial.store.store import Store
+    from outdial.trunks import TrunkKind
+
+    clock = AheadClock()
+    store = Store.open(database_url, clock=clock)
+    try:
+        source = SURVEY_FLOW.read_text()
+        app = store.create_application(email, "Clinic survey")
+        first = source.replace("two-question survey", "short survey")
+        clock.offset = -2 * 86400.0  # the first version two days ago, from the CLI
+        store.save_flow(app.id, first, "yaml", "outdial app create (CLI)")
+        clock.offset = -3600.0  # an hour ago the operator reworded it
+        store.save_flow(app.id, source, "yaml", email)
+        clock.offset = 0.0
+        trunk = store.create_trunk(
+            "survey-simulated", TrunkKind.SIMULATED, lines=2, cps=1.0, config='{"rules": []}'
+        )
+        deployment = store.create_deployment(
+            app.id, name="Survey outbound", caller_id="+18005550100", trunk_id=trunk.id
+        )
+        [call_id] = new_call_ids(1)
+        params = json.dumps({"first_name": "Ada", "visit_date": "March 3"})
+        store.queue_calls(
+            deployment,
+            Schedule(start_at=time.time() + AHEAD / 2),  # due for the demo's dialer later
+            [NewCall(call_id, "+16175550142", None, None, "survey-0142", params, None)],
+        )
+        clock.offset = AHEAD  # this clock's call is due now
+        [claim] = store.claim(
+            "browser-test", lease=60.0, limit=1, hours=lambda *_: ([], {}), trunk_ids=[trunk.id]
+        )
+        clock.offset += 4.2  # it rang for 4.2 s
+        assert store.record_answer(claim, "browser-test")
+        audio = comment_audio()
+        recording_id = store.save_recording(
+            claim.call_pk, claim.attempt, "comment", audio, COMMENT_S
+        )
+        url = f"/api/outbound/{call_id}/recordings/{recording_id}"
+        store.merge_results(claim.call_pk, {"rating": "9"})
+        store.merge_results(claim.call_pk, {"comment": url, "comment_s": str(COMMENT_S)})
+        store.record_flow_trace(claim.call_pk, claim.attempt, 2, SURVEY_TRACE)
+        clock.offset += 28.1
+        result = AttemptResult(True, CalleeType.VOICE, "flow hung up", 200)
+        assert store.finish_attempt(claim, "browser-test", result) is not None
+        return app.id, call_id
+    finally:
+        store.close()
+
+
+def test_an_operator_reads_a_flow_restores_a_version_and_plays_a_recording(
+    demo: tuple[Demo, dict[str, str]], browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    server, credentials = demo
+    app_id, call_id = seed_survey_call(server.database_url, credentials["email"])
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="America/New_York"
+    )
+    context.set_default_timeout(UI_TIMEOUT)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(f"{m.text} at {m.location}") if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(server.url + "/ui/login")
+    page.fill("#email", credentials["email"])
+    page.fill("#password", credentials["password"])
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Deployments")).to_be_visible()
+
+    # The applications, from the navigation: each one's flow version and deployments.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Applications").click()
+    expect(page.get_by_role("heading", name="Applications")).to_be_visible()
+    survey_row = page.locator("#applications-table tr", has_text="Clinic survey")
+    expect(survey_row).to_contain_text("version 2")
+    expect(survey_row.get_by_role("link", name="Survey outbound")).to_be_visible()
+    shot(page, "applications")
+
+    # The application: its current flow as written, and its versions.
+    survey_row.get_by_role("link", name="Clinic survey").click()
+    expect(page).to_have_url(f"{server.url}/ui/applications/{app_id}")
+    expect(page.locator("#current-flow")).to_contain_text("Version 2")
+    expect(page.locator("pre.flow-source")).to_contain_text("type: record")
+    expect(page.locator("#versions-table tbody tr")).to_have_count(2)
+    shot(page, "application")
+
+    # An old version, what changed since, and Restore: a new version, by this operator.
+    page.get_by_role("link", name="View version 1").click()
+    expect(page.get_by_role("heading", name="Flow version 1")).to_be_visible()
+    expect(page.locator("pre.diff .remove")).to_contain_text("short survey")
+    expect(page.locator("pre.diff .add")).to_contain_text("two-question survey")
+    shot(page, "flow-version")
+    page.get_by_role("button", name="Restore version 1").click()
+    expect(page.locator("#restored")).to_contain_text("Version 1 restored as version 3")
+    expect(page.locator("#versions-table tbody tr")).to_have_count(3)
+    expect(page.locator("#versions-table tbody tr").first).to_contain_text(credentials["email"])
+
+    # From the application to its deployment's queue, to the call: results in the table.
+    page.get_by_role("link", name="Survey outbound").click()
+    expect(page.get_by_role("heading", name="Outbound Queue")).to_be_visible()
+    completed = page.locator("#completed-table tbody tr")
+    expect(completed).to_have_count(1)
+    expect(completed).to_contain_text("rating: 9")
+    page.get_by_role("link", name="+16175550142").click()
+
+    # The call: the flow version its attempt ran, the step trace, results and the recording.
+    expect(page.get_by_role("heading", name="Call flow")).to_be_visible()
+    expect(page.locator("#flow-attempt-1")).to_contain_text("flow version 2")
+    trace = page.locator("table.trace tbody tr")
+    expect(trace).to_have_count(len(SURVEY_TRACE))
+    expect(trace.nth(1)).to_contain_text("value 9")
+    expect(trace.nth(3)).to_contain_text("14.1 s")
+    expect(trace.nth(3)).to_contain_text("25.6 s")
+    expect(page.locator("#results")).to_contain_text("rating")
+    expect(page.locator("#results")).to_contain_text("the recording of step comment")
+    audio = page.locator("#recordings audio")
+    expect(audio).to_have_count(1)
+    page.wait_for_function(
+        "document.querySelector('#recordings audio').readyState >= 1"
+    )  # the browser read the WAV's header: it can play it
+    duration = audio.evaluate("a => a.duration")
+    assert abs(duration - COMMENT_S) < 0.05, duration
+    assert page.url.endswith(f"/ui/calls/{call_id}")
+    shot(page, "call-flow")
+    page.locator("#flow-attempt-1").get_by_role("link", name="flow version 2").click()
+    expect(page.get_by_role("heading", name="Flow version 2")).to_be_visible()
+    assert problems == [], "\n".join(problems)
     context.close()
 
 

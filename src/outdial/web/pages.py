@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from outdial.accounts import Account, Deployment
 from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import services
 from outdial.errors import Conflict, Forbidden, NotFound, OutdialError
-from outdial.web import charts, display
+from outdial.web import charts, display, flowview
 from outdial.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec, csrf_ok
 
 WEB_DIR = Path(__file__).parent
@@ -45,9 +44,8 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.filters["local_time"] = display.local_time
 templates.env.filters["iso_time"] = display.iso_time
 templates.env.filters["duration"] = display.duration
-templates.env.filters["compact_json"] = lambda value: (
-    json.dumps(value, separators=(", ", ": "), ensure_ascii=False) if value else ""
-)
+templates.env.filters["results_text"] = flowview.results_text
+templates.env.filters["value_text"] = flowview.value_text
 templates.env.globals["charts"] = charts
 templates.env.globals["UI"] = UI
 
@@ -172,6 +170,11 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith(UI + "/") and not target.startswith("//"):
         return target
     return UI + "/deployments"
+
+
+def queue_url(deployment: Deployment) -> str:
+    """The deployment's Outbound Queue page."""
+    return f"{UI}/deployments/{deployment.application_id}/{deployment.id}"
 
 
 async def deployment_of(request: Request, who: Operator, app_id: int, dep_id: int) -> Deployment:

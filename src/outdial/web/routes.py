@@ -15,7 +15,7 @@ from outdial.api.routes import MAX_ID, services
 from outdial.calls import FINAL_STATUSES, Call, CalleeType
 from outdial.errors import Forbidden, NotFound
 from outdial.store.newcalls import CallQuery
-from outdial.web import display
+from outdial.web import applications, calls, display
 from outdial.web.export import export_rows
 from outdial.web.filters import PER_PAGE, Filters
 from outdial.web.pages import (
@@ -28,6 +28,7 @@ from outdial.web.pages import (
     is_htmx,
     login_limiter,
     operator,
+    queue_url,
     redirect,
     render,
     safe_next,
@@ -39,14 +40,12 @@ PENDING_PER_PAGE = 25  # rows per page of the pending table
 CHART_HOURS = 24  # hours the calls-per-hour chart covers
 
 router = APIRouter(include_in_schema=False)
+router.include_router(applications.router)
+router.include_router(calls.router)
 OperatorDep = Annotated[Operator, Depends(operator)]
 AppId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DepId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QUEUE_PATH = UI + "/deployments/{application_id}/{deployment_id}"
-
-
-def queue_url(deployment: Deployment) -> str:
-    return f"{UI}/deployments/{deployment.application_id}/{deployment.id}"
 
 
 # -- signing in ---------------------------------------------------------------------------
@@ -149,7 +148,10 @@ async def deployments_page(request: Request, who: OperatorDep) -> Response:
     store = services(request).store
     found = await to_thread.run_sync(store.deployments_of, who.account)
     counts = await to_thread.run_sync(store.queue_counts, [d.id for d in found])
-    rows = [(d, counts[d.id]) for d in found]
+    flows = {}
+    for app_id in {d.application_id for d in found}:
+        flows[app_id] = await to_thread.run_sync(store.current_flow, app_id)
+    rows = [(d, counts[d.id], flows[d.application_id]) for d in found]
     return render(request, "deployments.html", {"rows": rows, "title": "Deployments"})
 
 
@@ -217,9 +219,12 @@ async def queue_page(
     request: Request, application_id: AppId, deployment_id: DepId, who: OperatorDep
 ) -> Response:
     deployment = await deployment_of(request, who, application_id, deployment_id)
+    store = services(request).store
     context: dict[str, Any] = {
         "deployment": deployment,
         "queue_url": queue_url(deployment),
+        "application_url": applications.application_url(deployment.application_id),
+        "flow": await to_thread.run_sync(store.current_flow, deployment.application_id),
         "api_base": str(request.base_url).rstrip("/"),
         "title": f"Outbound Queue: {deployment.application_name}",
         "upload": {"errors": {}, "values": {"max_attempts": "1"}},
@@ -336,27 +341,3 @@ async def export_csv(
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
     return finish(request, response)
-
-
-# -- a call -------------------------------------------------------------------------------
-
-
-@router.get(UI + "/calls/{call_id}")
-async def call_page(
-    request: Request, call_id: Annotated[str, Path(max_length=64)], who: OperatorDep
-) -> Response:
-    store = services(request).store
-    try:
-        call = await to_thread.run_sync(store.get_call, who.account, call_id)
-        deliveries = await to_thread.run_sync(store.deliveries_for_call, who.account, call_id)
-    except (NotFound, Forbidden):
-        raise PageNotFound() from None
-    deployment = await deployment_of(request, who, call.application_id, call.deployment_id)
-    context = {
-        "call": call,
-        "deliveries": deliveries,
-        "deployment": deployment,
-        "queue_url": queue_url(deployment),
-        "title": f"Call to {call.phone_number}",
-    }
-    return render(request, "call.html", context)

@@ -25,9 +25,10 @@ from outdial.web.pages import (
     deployment_of,
     field_errors,
     operator,
+    queue_url,
     render,
 )
-from outdial.web.routes import QUEUE_PATH, queue_url
+from outdial.web.routes import QUEUE_PATH
 from outdial.web.session import CSRF_FIELD
 
 UPLOAD_FIELDS = (

@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 import pytest
 from api_support import Clock, Tenant, TestClient
+from web_support import PASSWORD, csrf_of, sign_in
 
 from outdial.calls import CalleeType
 from outdial.store.store import Store
 from outdial.trunks import TrunkKind
 
 ROW = r'<tr><td class="num">(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>'  # a rejected row
-PASSWORD = "a password"  # what make_tenant gives every account
 GOOD_AND_BAD = (
     b"destination,message_reference,name\r\n"
     b"+16175550101,ref-1,Ann\r\n"
@@ -24,31 +24,6 @@ GOOD_AND_BAD = (
     b"+16175550103,ref-3,Cy\r\n"
     b"+16175550101,ref-4,Dup\r\n"
 )
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, tenant: Tenant, time_zone: str = "UTC") -> str:
-    """Sign in through the form, as a browser would; returns the session's CSRF token."""
-    token = csrf_of(client.get("/ui/login").text)
-    response = client.post(
-        "/ui/login",
-        data={
-            "email": tenant.email,
-            "password": PASSWORD,
-            "time_zone": time_zone,
-            "csrf_token": token,
-            "next": "",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/ui/deployments"
-    return csrf_of(client.get("/ui/deployments").text)
 
 
 def queue_page(tenant: Tenant) -> str:
