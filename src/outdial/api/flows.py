@@ -14,7 +14,7 @@ from outdial.api import schemas
 from outdial.api.render import render
 from outdial.api.routes import AccountDep, AppId, services
 from outdial.audio.files import AudioFormatError, prompt_ulaw
-from outdial.audio.wav import ulaw_wav
+from outdial.audio.wav import ulaw_to_wav
 from outdial.errors import BadRequest, NotFound, UnsupportedMediaType
 from outdial.flow.problems import Severity
 from outdial.flow.saving import MAX_FLOW_TEXT, save_flow
@@ -209,7 +209,7 @@ async def check_flow(request: Request, account: AccountDep) -> Response:
 
 @router.get(
     "/api/outbound/{call_id}/recordings/{recording_id}",
-    summary="A recording a flow's record step took, as WAV (µ-law, 8 kHz)",
+    summary="A recording a flow's record step took, as WAV (16-bit PCM, 8 kHz)",
     responses=schemas.ERROR_RESPONSES,
 )
 async def recording(
@@ -218,7 +218,7 @@ async def recording(
     store = services(request).store
     _, audio = await to_thread.run_sync(store.recording_audio, account, call_id, recording_id)
     return Response(
-        ulaw_wav(audio),
+        ulaw_to_wav(audio),
         media_type="audio/wav",
         headers={"Content-Disposition": f'inline; filename="{recording_id}.wav"'},
     )

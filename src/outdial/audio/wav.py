@@ -1,24 +1,21 @@
-"""G.711 µ-law audio in a WAV file (format 7), as browsers and players take it."""
+"""Telephone audio as WAV files that every player takes."""
 
 from __future__ import annotations
 
-import struct
+import io
+import wave
 
+from outdial.audio import g711
 from outdial.audio.frames import SAMPLE_RATE
 
-WAVE_FORMAT_MULAW = 7
 
-
-def ulaw_wav(ulaw: bytes) -> bytes:
-    """A WAV file holding ``ulaw`` (8 kHz mono µ-law) as it is, 8 bits a sample."""
-    fmt = struct.pack(
-        "<HHIIHHH", WAVE_FORMAT_MULAW, 1, SAMPLE_RATE, SAMPLE_RATE, 1, 8, 0
-    )  # cbSize 0: non-PCM formats carry it (RIFF WAVE, WAVEFORMATEX)
-    fact = struct.pack("<I", len(ulaw))  # samples: one byte each
-    pad = b"\0" if len(ulaw) % 2 else b""
-    chunks = (
-        b"fmt " + struct.pack("<I", len(fmt)) + fmt
-        + b"fact" + struct.pack("<I", len(fact)) + fact
-        + b"data" + struct.pack("<I", len(ulaw)) + ulaw + pad
-    )  # fmt: skip
-    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+def ulaw_to_wav(ulaw: bytes) -> bytes:
+    """µ-law 8 kHz bytes as a 16-bit PCM WAV file (every browser plays PCM; not all µ-law)."""
+    samples = g711.decode(ulaw).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(samples.tobytes())
+    return buffer.getvalue()

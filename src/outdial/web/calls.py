@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from outdial.api.routes import services
+from outdial.audio.wav import ulaw_to_wav
 from outdial.errors import Forbidden, NotFound
 from outdial.web.applications import application_url, version_url
-from outdial.web.flowview import span_s, trace_rows, wav_of_ulaw
+from outdial.web.flowview import span_s, trace_rows
 from outdial.web.pages import (
     UI,
     Operator,
@@ -83,7 +84,7 @@ async def recording(
         raise PageNotFound() from None
     name = f"outdial-{found.call_id}-{found.step}-{found.recording_id[:8]}.wav"
     response = Response(
-        await to_thread.run_sync(wav_of_ulaw, audio),
+        await to_thread.run_sync(ulaw_to_wav, audio),
         media_type="audio/wav",
         headers={"Content-Disposition": f'inline; filename="{name}"'},
     )

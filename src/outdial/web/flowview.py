@@ -3,14 +3,10 @@ a recording as a WAV file a browser plays."""
 
 from __future__ import annotations
 
-import io
 import json
-import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from outdial.audio import g711
 
 RESULTS_SHOWN = 120  # characters of results the completed-calls table shows in its cell
 TIMELINE_WIDTH = 1000  # units of a trace bar's viewBox (drawn at the width CSS gives it)
@@ -93,15 +89,3 @@ def trace_rows(trace: Sequence[Mapping[str, Any]] | None) -> list[TraceRow]:
 def span_s(rows: Sequence[TraceRow]) -> float:
     """Seconds from answer to the end of the last step (the timeline's length)."""
     return max((r.end_s or r.start_s or 0.0 for r in rows), default=0.0)
-
-
-def wav_of_ulaw(audio: bytes) -> bytes:
-    """µ-law 8 kHz bytes as a 16-bit PCM WAV file (every browser plays PCM; not all µ-law)."""
-    samples = g711.decode(audio).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(samples.tobytes())
-    return buffer.getvalue()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from api_support import Tenant, TestClient
 
-from outdial.audio.wav import ulaw_wav
+from outdial.audio import g711
+from outdial.audio.wav import ulaw_to_wav
 from outdial.store.store import Store
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "flows"
@@ -142,7 +143,8 @@ def test_a_recording_is_served_as_wav_to_its_owner_only(
     url = f"/api/outbound/{call_id}/recordings/{recording_id}"
     got = client.get(url, auth=tenant.auth)
     assert (got.status_code, got.headers["content-type"]) == (200, "audio/wav")
-    assert got.content[:4] == b"RIFF" and got.content.endswith(audio)
+    assert got.content[:4] == b"RIFF"
+    assert got.content.endswith(g711.decode(audio).astype("<i2").tobytes())  # 16-bit PCM
     details = client.get(f"/api/outbound/{call_id}", auth=tenant.auth).json()["call_details"]
     assert details["recordings"][0]["url"] == url
     stranger = make_tenant()
@@ -162,7 +164,7 @@ def test_audio_prompts_are_kept_by_name_from_wav_or_raw_ulaw(
     assert raw.json() == {"application_id": tenant.app_id, "audio": "hello", "duration_s": 1.0}
     wav = client.put(
         base + "/intro.wav",
-        content=ulaw_wav(ulaw[:4000]),
+        content=ulaw_to_wav(ulaw[:4000]),
         headers={"Content-Type": "audio/wav"},
         auth=tenant.auth,
     )
