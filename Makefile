@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/concurrency.py --calls 5000
 	$(BIN)/python benchmarks/detect.py
 	$(BIN)/python benchmarks/sip.py --calls 1000
+	$(BIN)/python benchmarks/flow.py --calls 400
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

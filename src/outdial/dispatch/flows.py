@@ -10,6 +10,7 @@ recordings in the store and reach the user's web services.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -31,7 +32,7 @@ from outdial.flow.driver import FlowHooks, FlowLeg, FlowRun, HttpOutcome, Transf
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.steps import Scalar
-from outdial.flow.tts import EspeakSynthesizer, TtsCache, TtsError
+from outdial.flow.tts import EspeakSynthesizer, TtsCache
 from outdial.options import parse_result_url
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Carrier, Leg
@@ -69,6 +70,7 @@ class FlowRuntime:
         self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
         self._parsed: dict[tuple[int, int], Flow] = {}
         self._client: httpx.AsyncClient | None = None
+        self._synthesizing: dict[tuple[str, str], asyncio.Future[None]] = {}  # (voice, text)
 
     @classmethod
     def default(cls, store: Store, tts_cache: Path | None = None) -> FlowRuntime:
@@ -114,13 +116,41 @@ class FlowRuntime:
         return PreparedFlow(flow, version, params, session, synthesis)
 
     async def _synthesize(self, prompts: list[tuple[str, str]]) -> None:
+        """Synthesise a ringing call's prompts, each once however many calls ring with it:
+        calls claimed together (a campaign's first 200 lines) share one synthesis of each
+        prompt instead of running espeak-ng and sox once per call."""
         for voice, text in prompts:
-            if self.tts.cached(text, voice):
-                continue
-            try:
-                await asyncio.to_thread(self.tts.get, text, voice)
-            except TtsError as error:  # the prompt fails again when played, on the step's path
-                log.warning("text to speech failed while ringing: %s", error)
+            if not self.tts.cached(text, voice):
+                await asyncio.shield(self._shared(text, voice))  # a call that ends stops
+                # waiting, not the synthesis
+
+    def _shared(self, text: str, voice: str) -> asyncio.Future[None]:
+        """The synthesis of ``text`` in progress, or a new one (errors logged, not raised)."""
+        key = (voice, text)
+        running = self._synthesizing.get(key)
+        if running is None:
+            running = asyncio.ensure_future(asyncio.to_thread(self._synthesize_now, text, voice))
+            self._synthesizing[key] = running
+            running.add_done_callback(functools.partial(self._synthesized, key))
+        return running
+
+    async def speech(self, text: str, voice: str) -> bytes:
+        """A prompt's audio for a call's flow: from the cache, or from the synthesis already
+        running since the phone rang (never a second espeak-ng for the same prompt)."""
+        if not self.tts.cached(text, voice):
+            await asyncio.shield(self._shared(text, voice))
+        if self.tts.cached(text, voice):
+            return self.tts.get(text, voice)
+        return await asyncio.to_thread(self.tts.get, text, voice)  # raises what failed
+
+    def _synthesized(self, key: tuple[str, str], _: object) -> None:
+        self._synthesizing.pop(key, None)
+
+    def _synthesize_now(self, text: str, voice: str) -> None:
+        try:
+            self.tts.get(text, voice)
+        except Exception as error:  # the prompt fails again when played, on the step's path
+            log.warning("text to speech failed while ringing: %s", error)
 
     async def _stored_flow(self, application_id: int) -> tuple[int, Flow] | None:
         now = time.monotonic()
@@ -198,7 +228,7 @@ class FlowRuntime:
             audio_file=lambda name: self._audio_prompt(claim.application_id, name),
         )
         flow_leg: FlowLeg = leg
-        return FlowRun(interpreter, flow_leg, self.tts, hooks)
+        return FlowRun(interpreter, flow_leg, self.tts, hooks, speak=self.speech)
 
     async def finish(
         self, run: FlowRun, claim: Claim, prepared: PreparedFlow, ended: a.Ended | None

@@ -86,11 +86,13 @@ class FlowRun:
         hooks: FlowHooks,
         *,
         answered_at: float | None = None,
+        speak: Callable[[str, str], Awaitable[bytes]] | None = None,
     ) -> None:
         self.interpreter = interpreter
         self._leg = leg
         self._tts = tts
         self._hooks = hooks
+        self._speak = speak  # shares syntheses with other calls; default: the cache here
         self._loop = asyncio.get_running_loop()
         self._answered_at = self._loop.time() if answered_at is None else answered_at
         self._events: asyncio.Queue[e.Event] = asyncio.Queue()
@@ -216,6 +218,8 @@ class FlowRun:
         playback.done.add_done_callback(finished)
 
     async def _synthesize(self, text: str, voice: str) -> bytes:
+        if self._speak is not None:
+            return await self._speak(text, voice)
         if self._tts.cached(text, voice):
             return self._tts.get(text, voice)
         return await asyncio.to_thread(self._tts.get, text, voice)

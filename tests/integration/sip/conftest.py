@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flow_support import Capture
 from sip_support import SCENARIOS, SIPP_TIMEOUT, Sipp, free_block, wait_bound
 
 
@@ -68,7 +69,9 @@ KAMAILIO_MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
 @pytest.fixture
 def kamailio(tmp_path: Path) -> Iterator[Callable[..., int]]:
     """``kamailio(sipp_port, username=, password=)``: an authenticating proxy (407) in front
-    of sipp; returns its SIP port. Stopped (by its pid) at the end of the test."""
+    of sipp; returns its SIP port. ``config=`` another configuration in ``kamailio/``, its
+    ``[name]`` placeholders filled from the keyword arguments. Stopped (by its pid) at the end
+    of the test."""
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     if not Path(binary).exists():
         if os.environ.get("CI") == "true":
@@ -76,15 +79,14 @@ def kamailio(tmp_path: Path) -> Iterator[Callable[..., int]]:
         pytest.skip("kamailio is not installed (Debian package kamailio)")
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(sipp_port: int, *, username: str, password: str) -> int:
+    def start(sipp_port: int, *, config: Path = KAMAILIO_CONFIG, **settings: object) -> int:
         port = free_block(2)
-        text = KAMAILIO_CONFIG.read_text()
+        text = config.read_text()
         values = {
             "listen_port": port,
             "sipp_port": sipp_port,
-            "username": username,
-            "password": password,
             "modules": KAMAILIO_MODULES,
+            **settings,
         }
         for name, value in values.items():
             text = text.replace(f"[{name}]", str(value))
@@ -112,3 +114,23 @@ def kamailio(tmp_path: Path) -> Iterator[Callable[..., int]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+
+@pytest.fixture
+def capture(tmp_path: Path) -> Iterator[Callable[..., Capture]]:
+    """``capture(*port_ranges)``: tcpdump on loopback, of UDP to or from those ports (each
+    ``(low, high)``, inclusive), from now until ``.stop()`` reads it: an independent record of
+    the RTP on the wire, not outdial's. Never skipped: without tcpdump (Debian package
+    ``tcpdump``, installed by scripts/system-deps) or the right to capture, the test fails."""
+    started: list[Capture] = []
+
+    def start(*ports: tuple[int, int]) -> Capture:
+        if shutil.which("tcpdump") is None:
+            pytest.fail("tcpdump is not installed: run scripts/system-deps (package tcpdump)")
+        capture = Capture.start(tmp_path / f"capture-{len(started)}.pcap", ports)
+        started.append(capture)
+        return capture
+
+    yield start
+    for capture in started:
+        capture.close()
