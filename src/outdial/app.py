@@ -61,7 +61,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             dialer: Dialer | None = None
             if settings.dialer:
                 workers = Workers(
-                    own_store, DialerSettings(lease=settings.lease, dial_log=settings.dial_log)
+                    own_store,
+                    DialerSettings(
+                        lease=settings.lease,
+                        dial_log=settings.dial_log,
+                        tts_cache=settings.tts_cache,
+                    ),
                 )
                 dialer = (await stack.enter_async_context(workers)).dialer
             loop = asyncio.get_running_loop()

@@ -33,6 +33,7 @@ class Settings:
     dialer: bool = True  # run the dialer in this process
     lease: float = CALL_LEASE  # seconds a claimed call stays ours without a heartbeat
     dial_log: Path | None = None  # JSON lines per dial start and end (tests prove exactly-once)
+    tts_cache: Path | None = None  # a directory keeping synthesised prompts across restarts
     # Signs the web UI's session cookies. None: a random one per process, so sign-ins end when
     # it restarts; give every process behind one address the same secret.
     session_secret: str | None = None

@@ -236,12 +236,17 @@ def _settings(args: argparse.Namespace) -> Settings:
         dialer=not args.no_dialer,
         lease=args.lease,
         dial_log=_dial_log(args),
+        tts_cache=_tts_cache(args),
         session_secret=args.session_secret or None,
     )
 
 
 def _dial_log(args: argparse.Namespace) -> Path | None:
     return Path(args.sim_dial_log) if args.sim_dial_log else None
+
+
+def _tts_cache(args: argparse.Namespace) -> Path | None:
+    return Path(args.tts_cache) if args.tts_cache else None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -256,7 +261,10 @@ async def _work(store: Store, args: argparse.Namespace) -> None:
     from outdial.dispatch.dialer import DialerSettings
     from outdial.dispatch.workers import Workers
 
-    async with Workers(store, DialerSettings(lease=args.lease, dial_log=_dial_log(args))) as w:
+    settings = DialerSettings(
+        lease=args.lease, dial_log=_dial_log(args), tts_cache=_tts_cache(args)
+    )
+    async with Workers(store, settings) as w:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, w.stop)

@@ -154,6 +154,11 @@ def _add_dialing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sim-dial-log", help="append a JSON line per dial start and end to this file"
     )
+    parser.add_argument(
+        "--tts-cache",
+        help="a directory keeping call flows' synthesised prompts across restarts "
+        "(default: in memory only)",
+    )
 
 
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
