@@ -1,8 +1,10 @@
-"""A flow's ``transfer`` step in ``bridge`` mode: dial the target on the call's own trunk and,
-once it answers, relay audio both ways until either side hangs up.
+"""A flow's ``transfer`` step. ``bridge`` mode dials the target on the call's own trunk and,
+once it answers, relays audio both ways until either side hangs up. ``refer`` mode asks the
+far end to move the call to the target itself (``Leg.refer``: a SIP REFER); its outcome is the
+far end's report of the transferee's call, and the far end then ends our leg as usual.
 
-``refer`` mode (SIP REFER, the far end moves the call) is not built yet: such a step ends
-``failed`` with a logged reason, so the flow's ``failed`` branch runs.
+``sip:`` targets are not built yet: such a step ends ``failed`` with a logged reason, so the
+flow's ``failed`` branch runs.
 """
 
 from __future__ import annotations
@@ -49,11 +51,19 @@ async def _relay(source: Leg, sink: Leg, *, end_sink: bool = False) -> None:
         await sink.hangup(HangupCause.CALLEE_LEFT)
 
 
+async def _refer(callee: Leg, number: str, action: a.Transfer, claim: Claim) -> TransferOutcome:
+    """Ask the callee's far end to move the call to ``number`` (a SIP REFER)."""
+    referred = await callee.refer(number, action.timeout_s)
+    log.info("transfer of %s to %s by REFER: %s", claim.call_id, number, referred)
+    return TransferOutcome(referred)
+
+
 async def bridge(
     carrier: Carrier, callee: Leg, action: a.Transfer, claim: Claim
 ) -> TransferOutcome:
-    """Dial ``action.to`` and bridge it to ``callee``; the transfer's outcome."""
-    if action.mode != "bridge":
+    """Transfer ``callee`` to ``action.to``: bridged (dial it, relay audio) or referred (the
+    far end moves the call); the transfer's outcome."""
+    if action.mode not in ("bridge", "refer"):
         log.warning("transfer of %s: mode %r is not supported yet", claim.call_id, action.mode)
         return TransferOutcome("failed")
     if action.to.startswith("sip:"):
@@ -64,6 +74,8 @@ async def bridge(
     except Exception as error:
         log.warning("transfer of %s: %s", claim.call_id, error)
         return TransferOutcome("failed")
+    if action.mode == "refer":
+        return await _refer(callee, number, action, claim)
     request = DialRequest(
         call_id=f"{claim.call_id}-transfer",
         attempt=claim.attempt,

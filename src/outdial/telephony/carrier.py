@@ -13,7 +13,8 @@ Legs with audio (SIP) also give the callee's audio as 20 ms ``AudioFrame``s from
 (early media included, for SIT detection), the DTMF the callee presses from ``digits()``, and
 take audio to send with ``play()`` and prompts with ``play_prompt()`` (which says when the
 prompt has played and can be stopped); legs without audio yield nothing, ignore ``play()`` and
-take a prompt's duration to play it.
+take a prompt's duration to play it. ``refer`` asks the far end to move an answered call to
+another number (SIP REFER); other carriers say ``failed``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import enum
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from outdial.calls import CalleeType
 
@@ -94,6 +95,8 @@ class Ended:
 
 
 LegEvent = Ringing | Answered | Ended
+# What became of a transfer (``Leg.refer``): the flow's ``transfer`` branches.
+TransferOutcomeName = Literal["completed", "busy", "noanswer", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,12 @@ class Leg(abc.ABC):
     @abc.abstractmethod
     async def send_dtmf(self, digits: str) -> None:
         """Send DTMF digits (RFC 4733 on SIP) on an answered call."""
+
+    async def refer(self, target: str, timeout_s: float) -> TransferOutcomeName:
+        """Ask the far end to transfer the answered call to ``target`` (E.164) itself (SIP
+        REFER); the transfer's outcome once known, ``failed`` after ``timeout_s`` without one.
+        Carriers that cannot hand a call over return ``failed``."""
+        return "failed"
 
     def audio(self) -> AsyncIterator[AudioFrame]:
         """The callee's audio as it arrives, early media included; ends with the leg.

@@ -336,6 +336,43 @@ steps:
     assert abs(dominant_frequency(heard) - 700.0) < 20
 
 
+def test_transfer_by_refer_completes_when_the_far_end_reports_the_answer(
+    live: Store, sipp: Callable[..., Sipp], tmp_path: Path
+) -> None:
+    """A flow's transfer in ``refer`` mode sends the callee a REFER to the agent's number on
+    the trunk; sipp accepts it and reports the transferee's call answered (NOTIFY with a
+    ``SIP/2.0 200 OK`` sipfrag): the step's outcome is ``completed``, and the flow hangs up."""
+    flow = f"""
+flow: 1
+start: desk
+steps:
+  desk:
+    type: transfer
+    to: "tel:{AGENT}"
+    mode: refer
+    timeout_s: 10
+    branches: {{completed: moved, busy: sorry, noanswer: sorry, failed: sorry}}
+  moved: {{type: result, fields: {{transfer: "referred"}}, next: done}}
+  sorry: {{type: result, fields: {{transfer: "failed"}}, next: done}}
+  done: {{type: hangup}}
+"""
+    hello = espeak_clip(tmp_path / "hello.ul", "Hello?")
+    callee_audio = write_ulaw(tmp_path / "callee.ul", quiet(0.2), hello, quiet(10.0))
+    peer = sipp("flow_refer.xml", audio=callee_audio, ring_ms=RING_MS)
+    config = trunk_config(peer.port)
+    account, call_id = _queue(live, config, flow)
+
+    call = _dial(live, account, call_id, tmp_path)
+
+    assert call.status is CallStatus.COMPLETED
+    assert call.results == {"transfer": "referred"}
+    trace = _trace(call)
+    assert [entry["step"] for entry in trace] == ["desk", "moved", "done"], trace
+    assert (trace[0]["type"], trace[0]["outcome"]) == ("transfer", "completed"), trace
+    assert peer.wait() == 0, peer.output()
+    assert f"Refer-To: <sip:{AGENT}@127.0.0.1:{peer.port}>" in peer.messages()
+
+
 class _SlowFlowService(BaseHTTPRequestHandler):
     """A flow URL that does not answer in time: it holds each request until released."""
 

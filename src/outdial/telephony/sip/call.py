@@ -7,7 +7,8 @@ from ``Leg.events``, included). Whatever happens (a final response, a timeout, g
 hang-up), the task ends with one ``Ended`` and releases its RTP port and its entry in the
 carrier. The leg sees its carrier only through ``host.LegHost``. The parts that stand alone:
 ``invite`` (the request), ``credentials`` (digest retry), ``reinvite`` (the far end's
-re-INVITEs), ``media`` (RTP, SDP, the callee's audio and DTMF), ``watchdog`` (no media).
+re-INVITEs), ``refer`` (a transfer by REFER and its NOTIFYs), ``media`` (RTP, SDP, the
+callee's audio and DTMF), ``watchdog`` (no media).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from outdial.telephony.carrier import (
     LegEvent,
     Playback,
     Ringing,
+    TransferOutcomeName,
 )
 from outdial.telephony.rtp.session import NoFreePort, RtpSession
 from outdial.telephony.sip import message
@@ -42,6 +44,7 @@ from outdial.telephony.sip.invite import build_invite
 from outdial.telephony.sip.media import CallMedia
 from outdial.telephony.sip.message import Request, Response
 from outdial.telephony.sip.outcome import callee_type_for
+from outdial.telephony.sip.refer import Referral
 from outdial.telephony.sip.reinvite import ReInvites
 from outdial.telephony.sip.sdp import make_offer
 from outdial.telephony.sip.transaction import ClientTransaction, TransactionEvent, cancel_for
@@ -80,6 +83,7 @@ class SipLeg(Leg):
         self._credentials = Credentials(self.config.username, self.config.password, self.call_id)
         self._sdp_session = secrets.randbelow(2**31)
         self._reinvites = ReInvites(host, self._sdp_session)
+        self._referral: Referral | None = None  # the last REFER we sent
 
     @property
     def rtp(self) -> RtpSession | None:
@@ -113,6 +117,14 @@ class SipLeg(Leg):
     async def send_dtmf(self, digits: str) -> None:
         self.media.send_digits(digits)
 
+    async def refer(self, target: str, timeout_s: float) -> TransferOutcomeName:
+        """A REFER in the answered call's dialog (``refer``): its outcome."""
+        if self.state is not State.CONFIRMED or self.dialog is None or self._ended:
+            return "failed"
+        self._referral = Referral(self.host, self.dialog, target)
+        self._referral.send()
+        return await self._referral.wait(timeout_s)
+
     def audio(self) -> AsyncIterator[AudioFrame]:
         return self.media.audio()
 
@@ -141,6 +153,8 @@ class SipLeg(Leg):
             return message.response_to(request, 200, "OK")
         if request.method == "INVITE" and self.invite is not None:
             return self._reinvites.answer(request, source, self.invite.body, self.rtp)
+        if request.method == "NOTIFY" and self._referral is not None:
+            return self._referral.on_notify(request)
         if request.method in ("INFO", "UPDATE", "NOTIFY", "OPTIONS"):
             return message.response_to(request, 200, "OK")
         return message.response_to(request, 501, "Not Implemented")
@@ -180,6 +194,8 @@ class SipLeg(Leg):
             ended = Ended(CalleeType.LINEFAILURE, f"SIP error: {error}")
         finally:
             self._reinvites.stop()
+            if self._referral is not None:
+                self._referral.ended()
             if self._invite_tx is not None:
                 self._invite_tx.abandon()
             self.media.close()

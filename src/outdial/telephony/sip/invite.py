@@ -15,7 +15,7 @@ from outdial.telephony.sip.transaction import MAX_FORWARDS
 from outdial.telephony.sip.uri import SipUri, quote
 
 USER_AGENT = "outdial"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"  # the methods we take in a call
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY"  # the methods we take in a call
 
 
 def build_invite(
