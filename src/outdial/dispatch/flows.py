@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import httpx
 
 from outdial.calls import CallEvent
-from outdial.dispatch.transfer import bridge
+from outdial.dispatch.transfer import transfer_call
 from outdial.dispatch.webhooks import SIGNATURE_HEADER, sign
 from outdial.errors import InvalidField
 from outdial.flow import actions as a
@@ -216,7 +216,7 @@ class FlowRuntime:
             )
 
         async def transfer(action: a.Transfer) -> TransferOutcome:
-            return await bridge(carrier, leg, action, claim)
+            return await transfer_call(carrier, leg, action, claim)
 
         hooks = FlowHooks(
             save_results=save_results,

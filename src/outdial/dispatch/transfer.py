@@ -58,7 +58,7 @@ async def _refer(callee: Leg, number: str, action: a.Transfer, claim: Claim) -> 
     return TransferOutcome(referred)
 
 
-async def bridge(
+async def transfer_call(
     carrier: Carrier, callee: Leg, action: a.Transfer, claim: Claim
 ) -> TransferOutcome:
     """Transfer ``callee`` to ``action.to``: bridged (dial it, relay audio) or referred (the

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from outdial.dispatch.transfer import bridge
+from outdial.dispatch.transfer import transfer_call
 from outdial.flow import actions as a
 from outdial.flow.driver import TransferOutcome
 from outdial.store.store import Claim
@@ -71,18 +71,18 @@ class _NoDial(Carrier):
 def test_refer_mode_reports_the_legs_outcome(outcome: TransferOutcomeName) -> None:
     leg = _ReferringLeg(outcome)
     action = a.Transfer("tel:+16175550100", None, 12.0, "refer")
-    got = asyncio.run(bridge(_NoDial(), leg, action, CLAIM))
+    got = asyncio.run(transfer_call(_NoDial(), leg, action, CLAIM))
     assert got == TransferOutcome(outcome)
     assert leg.referred == [("+16175550100", 12.0)]
 
 
 def test_a_leg_that_cannot_refer_fails() -> None:
     action = a.Transfer("tel:+16175550100", None, 12.0, "refer")
-    assert asyncio.run(bridge(_NoDial(), _Leg(), action, CLAIM)) == TransferOutcome("failed")
+    assert asyncio.run(transfer_call(_NoDial(), _Leg(), action, CLAIM)) == TransferOutcome("failed")
 
 
 def test_refer_to_a_sip_target_is_not_built_yet() -> None:
     leg = _ReferringLeg("completed")
     action = a.Transfer("sip:agent@example.com", None, 12.0, "refer")
-    assert asyncio.run(bridge(_NoDial(), leg, action, CLAIM)) == TransferOutcome("failed")
+    assert asyncio.run(transfer_call(_NoDial(), leg, action, CLAIM)) == TransferOutcome("failed")
     assert leg.referred == []
