@@ -62,9 +62,38 @@ class Source:
 _JSON_START = re.compile(r'\s*[{\[]\s*(?:"|\]|\}|$)')
 
 
+MAX_DEPTH = 32  # levels of nesting a flow may have (a real one has about six)
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+
+
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``data`` nests lists and objects more than ``limit`` levels (no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((value, depth + 1) for value in item.values())
+        elif isinstance(item, list):
+            stack.extend((value, depth + 1) for value in item)
+    return False
+
+
 def parse(text: str) -> Source:
     """Parse flow text: JSON when it starts like JSON (``{"``), otherwise YAML. Text that
-    starts with a brace but not a quoted key is tried as JSON, then as YAML flow style."""
+    starts with a brace but not a quoted key is tried as JSON, then as YAML flow style.
+    A document nested deeper than ``MAX_DEPTH`` is refused as a problem, not parsed on."""
+    try:
+        source = _parse(text)
+    except RecursionError:
+        return Source(None, problems=[Problem("(document)", TOO_DEEP)], text=text)
+    if source.data is not None and too_deep(source.data):
+        return Source(None, problems=[Problem("(document)", TOO_DEEP)], text=text)
+    return source
+
+
+def _parse(text: str) -> Source:
     if text.lstrip()[:1] in ("{", "["):
         try:
             return _parse_json(text)

@@ -18,7 +18,7 @@ import jsonschema
 
 from outdial.flow.problems import Problem, Severity
 from outdial.flow.schema import flow_schema
-from outdial.flow.source import Path, Source, format_path, parse
+from outdial.flow.source import TOO_DEEP, Path, Source, format_path, parse, too_deep
 from outdial.flow.steps import SETS, STEP_ID, StepType
 from outdial.flow.variables import RefKind, parse_reference, references
 
@@ -65,6 +65,8 @@ def check_data(
 ) -> list[Problem]:
     """Like :func:`check`, for already parsed data; ``source`` gives line numbers."""
     src = source if source is not None else Source(data)
+    if too_deep(data):
+        return [Problem("(document)", TOO_DEEP)]
     found: list[tuple[Path, str, Severity]] = []
     found += _schema_errors(data)
     if isinstance(data, dict):

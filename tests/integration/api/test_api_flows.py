@@ -190,3 +190,14 @@ def test_audio_prompts_are_kept_by_name_from_wav_or_raw_ulaw(
         base + "/mine", content=ulaw, headers={"Content-Type": "audio/basic"}, auth=stranger.auth
     )
     assert put.status_code == 403
+
+
+def test_a_flow_nested_a_thousand_levels_deep_is_a_400(client: TestClient, tenant: Tenant) -> None:
+    deep = "[" * 1000 + "]" * 1000
+    saved = client.put(flow_path(tenant), content=deep, headers=YAML, auth=tenant.auth)
+    assert saved.status_code == 400
+    assert saved.json()["problems"][0]["message"] == "nested more than 32 levels deep"
+    checked = client.post("/api/flow/check", content=deep, headers=YAML, auth=tenant.auth)
+    assert checked.status_code == 200
+    assert checked.json()["valid"] is False
+    assert checked.json()["problems"][0]["message"] == "nested more than 32 levels deep"

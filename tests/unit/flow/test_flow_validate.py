@@ -391,3 +391,22 @@ def test_empty_document_and_data_form() -> None:
     ]
     flow = flow_from_data({"flow": 1, "start": "a", "steps": {"a": {"type": "hangup"}}})
     assert isinstance(flow.steps["a"], s.HangupStep)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,  # deeper than Python's recursion limit
+        "flow: 1\nsteps: " + "[" * 40 + "]" * 40,  # shallow enough to parse, too deep to keep
+        "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 1500)),
+    ],
+)
+def test_a_document_nested_too_deeply_is_one_clear_problem(text: str) -> None:
+    assert [p.as_dict() for p in check(text)] == [
+        {
+            "path": "(document)",
+            "message": "nested more than 32 levels deep",
+            "severity": "error",
+            "line": None,
+        }
+    ]
