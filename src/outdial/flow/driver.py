@@ -101,7 +101,6 @@ class FlowRun:
         self._tasks: set[asyncio.Task[None]] = set()
         self._recorder: Recorder | None = None
         self._line_up = True
-        self.first_prompt_at: float | None = None  # loop time the first prompt started
 
     # -- what the dialer tells the flow -----------------------------------------------------
 
@@ -206,8 +205,6 @@ class FlowRun:
             self._put(e.PromptFinished(action.play_id, at_ms=self.now_ms()))
             return
         playback = self._leg.play_prompt(audio)
-        if self.first_prompt_at is None:
-            self.first_prompt_at = self._loop.time()
         self._playing[action.play_id] = playback
 
         def finished(_: object) -> None:

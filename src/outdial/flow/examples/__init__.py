@@ -8,11 +8,3 @@ from importlib import resources
 def example(name: str) -> str:
     """The text of the example flow ``name`` (``appointment_reminder``, ``survey``, ...)."""
     return (resources.files(__package__) / f"{name}.yaml").read_text(encoding="utf-8")
-
-
-def names() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".yaml")
-        for p in resources.files(__package__).iterdir()
-        if p.name.endswith(".yaml")
-    )
