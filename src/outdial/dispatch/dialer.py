@@ -271,7 +271,12 @@ class Dialer:
         answered: Answered | None = None
         ref = ClaimRef(claim.call_pk, claim.attempt)
         # While the phone rings: find the call's flow and synthesise its known prompts.
-        flow = FlowCall(self._flows, claim, leg, carrier) if self._flows is not None else None
+        flows = self._flows
+        flow = (
+            FlowCall(flows, claim, leg, carrier)
+            if flows is not None and flows.may_have_flow(claim)
+            else None
+        )
         listening = None
         if claim.detection:
 

@@ -89,6 +89,16 @@ class FlowRuntime:
 
     # -- while the phone rings --------------------------------------------------------------
 
+    def may_have_flow(self, claim: Claim) -> bool:
+        """False when the call's application is known (within FLOW_CACHE_S) to have no flow and
+        its deployment no flow URL: such a call needs no flow machinery at all."""
+        if claim.flow_url:
+            return True
+        checked = self._stored.get(claim.application_id)
+        if checked is None or time.monotonic() - checked[0] > FLOW_CACHE_S:
+            return True
+        return checked[1] is not None
+
     async def prepare(self, claim: Claim) -> PreparedFlow | None:
         """The flow this call runs on answer, its prompts being synthesised; None: no flow."""
         params = _params(claim.call_parameters)
