@@ -31,7 +31,7 @@ from outdial.flow.document import Flow, load_flow
 from outdial.flow.driver import FlowHooks, FlowLeg, FlowRun, HttpOutcome, TransferOutcome
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
-from outdial.flow.steps import Scalar
+from outdial.flow.steps import JsonValue, Scalar
 from outdial.flow.tts import EspeakSynthesizer, TtsCache
 from outdial.options import parse_result_url
 from outdial.store.store import Claim, Store
@@ -286,10 +286,10 @@ class FlowRuntime:
             return HttpOutcome(error=f"{type(error).__name__}: {error}")
         text = response.content[:MAX_HTTP_BODY].decode(response.encoding or "utf-8", "replace")
         try:
-            body: object = (
+            body: JsonValue = (
                 json.loads(text) if "json" in response.headers.get("content-type", "") else None
             )
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
             body = None
         return HttpOutcome(status=response.status_code, json=body, text=text)
 

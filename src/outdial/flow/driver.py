@@ -25,7 +25,7 @@ from outdial.flow import events as e
 from outdial.flow.document import Flow
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.recorder import Recorder, beep_ulaw
-from outdial.flow.steps import Scalar
+from outdial.flow.steps import JsonValue, Scalar
 from outdial.flow.tts import TtsCache, TtsError
 from outdial.telephony.carrier import AudioFrame, Playback
 
@@ -50,7 +50,7 @@ class FlowLeg(Protocol):
 @dataclass(frozen=True, slots=True)
 class HttpOutcome:
     status: int | None = None
-    json: object = None
+    json: JsonValue = None
     text: str = ""
     error: str | None = None
 
@@ -258,7 +258,7 @@ class FlowRun:
             e.HttpReply(
                 action.request_id,
                 got.status,
-                got.json,  # type: ignore[arg-type]
+                got.json,
                 got.text,
                 got.error,
                 at_ms=self.now_ms(),
