@@ -10,12 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from outdial.accounts import Account, Application
 from outdial.calls import CallEvent, Recording
-from outdial.errors import Conflict, InvalidField, NotFound
-from outdial.store.callrows import owned_call, recording_from_row
+from outdial.errors import InvalidField, NotFound
+from outdial.store.callrows import lock_calls_in_order, owned_call, recording_from_row
 from outdial.store.callstore import CallStore
 from outdial.store.tables import (
     accounts,
@@ -27,6 +27,7 @@ from outdial.store.tables import (
     flow_versions,
     recordings,
 )
+from outdial.store.tenants import live_application
 
 FLOW_FORMATS = ("yaml", "json")
 AUDIO_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
@@ -68,7 +69,7 @@ class FlowStore(CallStore):
             raise InvalidField("format", f"must be one of {', '.join(FLOW_FORMATS)}")
         now = self.clock()
         with self._write() as conn:
-            _live_application(conn, application_id)
+            live_application(conn, application_id)
             newest = conn.execute(
                 select(func.max(flow_versions.c.version)).where(
                     flow_versions.c.application_id == application_id
@@ -157,7 +158,7 @@ class FlowStore(CallStore):
             raise InvalidField("audio", f"is longer than {MAX_AUDIO_BYTES // 8000} seconds")
         seconds = len(ulaw) / 8000
         with self._write() as conn:
-            _live_application(conn, application_id)
+            live_application(conn, application_id)
             conn.execute(
                 delete(app_audio).where(
                     app_audio.c.application_id == application_id, app_audio.c.name == name
@@ -199,7 +200,7 @@ class FlowStore(CallStore):
         """Add a flow's ``result`` fields to the call's results at once (a later hang-up keeps
         them, and the result callback carries them); returns the results as now stored."""
         with self._write() as conn:
-            _lock_call(conn, call_pk)
+            lock_calls_in_order(conn, calls.c.id == call_pk)
             stored = conn.execute(select(calls.c.results).where(calls.c.id == call_pk)).scalar()
             results = dict(json.loads(stored)) if stored else {}
             results.update(fields)
@@ -260,18 +261,3 @@ class FlowStore(CallStore):
         if rec is None:
             raise NotFound(f"call {call_id!r} has no recording {recording_id!r}")
         return recording_from_row(rec, call_id), bytes(rec.audio)
-
-
-def _live_application(conn: Connection, application_id: int) -> None:
-    app = conn.execute(
-        select(applications.c.deleted_at).where(applications.c.id == application_id)
-    ).first()
-    if app is None:
-        raise NotFound(f"application {application_id} not found")
-    if app.deleted_at is not None:
-        raise Conflict(f"application {application_id} was deleted")
-
-
-def _lock_call(conn: Connection, call_pk: int) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(calls.c.id).where(calls.c.id == call_pk).with_for_update())

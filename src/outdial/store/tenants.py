@@ -153,13 +153,7 @@ class TenantStore(StoreBase):
         if not cps > 0:
             raise InvalidField("cps", f"{cps} must be more than 0")
         with self._write() as conn:
-            app = conn.execute(
-                select(applications).where(applications.c.id == application_id)
-            ).first()
-            if app is None:
-                raise NotFound(f"application {application_id} not found")
-            if app.deleted_at is not None:
-                raise Conflict(f"application {application_id} was deleted")
+            app = live_application(conn, application_id)
             name = (name or f"{app.name} deployment").strip()[:200]
             dep_id = conn.execute(
                 insert(deployments)
@@ -241,6 +235,16 @@ class TenantStore(StoreBase):
                 .order_by(deployments.c.id)
             ).all()
         return [_deployment(row, row.application_name) for row in rows]
+
+
+def live_application(conn: Connection, application_id: int) -> Row[Any]:
+    """The application's row: 404 if there is none, 409 if it was deleted."""
+    app = conn.execute(select(applications).where(applications.c.id == application_id)).first()
+    if app is None:
+        raise NotFound(f"application {application_id} not found")
+    if app.deleted_at is not None:
+        raise Conflict(f"application {application_id} was deleted")
+    return app
 
 
 def _owned_application(conn: Connection, account: Account, application_id: int) -> Row[Any]:
