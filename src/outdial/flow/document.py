@@ -12,7 +12,7 @@ from typing import Any
 
 from outdial.flow import steps as s
 from outdial.flow.problems import FlowInvalid, Problem
-from outdial.flow.source import parse
+from outdial.flow.source import Source, parse
 from outdial.flow.validate import check_data, errors_of
 
 FORMAT_VERSION = 1
@@ -41,7 +41,11 @@ def load_flow(text: str, *, known_params: Collection[str] | None = None) -> Flow
 
     ``known_params``: the call parameter names, when known; None accepts any bare ``${name}``.
     """
-    source = parse(text)
+    return flow_of(parse(text), known_params=known_params)
+
+
+def flow_of(source: Source, *, known_params: Collection[str] | None = None) -> Flow:
+    """Like :func:`load_flow`, for text already parsed (whose ``format`` is then known)."""
     if source.data is None:
         raise FlowInvalid(source.problems or [Problem("(document)", "empty document")])
     problems = check_data(source.data, known_params=known_params, source=source)

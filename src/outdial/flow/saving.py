@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Protocol, TypeVar
 
 from outdial.errors import InvalidField
-from outdial.flow.document import load_flow
+from outdial.flow.document import flow_of
 from outdial.flow.problems import Problem
+from outdial.flow.source import parse
 
 MAX_FLOW_TEXT = 256 * 1024  # characters of one flow document
 
@@ -17,17 +18,14 @@ class FlowSaver(Protocol[V]):
     def save_flow(self, application_id: int, source: str, fmt: str, author: str) -> V: ...
 
 
-def flow_format(text: str) -> str:
-    """ "json" for a document that starts like JSON, else "yaml" (as the parser decides)."""
-    return "json" if text.lstrip()[:1] in ("{", "[") else "yaml"
-
-
 def save_flow(
     store: FlowSaver[V], application_id: int, text: str, author: str
 ) -> tuple[V, tuple[Problem, ...]]:
     """Validate ``text`` (raising ``FlowInvalid`` with every problem) and store it as the
-    application's newest version; the version and the validator's warnings."""
+    application's newest version, in the format the parser read it as; the version and the
+    validator's warnings."""
     if len(text) > MAX_FLOW_TEXT:
         raise InvalidField("flow", f"is longer than {MAX_FLOW_TEXT} characters")
-    flow = load_flow(text)
-    return store.save_flow(application_id, text, flow_format(text), author), flow.warnings
+    source = parse(text)
+    flow = flow_of(source)
+    return store.save_flow(application_id, text, source.format, author), flow.warnings

@@ -48,6 +48,7 @@ class Source:
     lines: dict[Path, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     text: str = ""
+    format: str = "yaml"  # "json" when the text was read as JSON
 
     def line(self, path: Sequence[str | int]) -> int | None:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -169,7 +170,7 @@ def _parse_json(text: str) -> Source:
             out[key] = value
         return out
 
-    source = Source(json.loads(text, object_pairs_hook=pairs), text=text)
+    source = Source(json.loads(text, object_pairs_hook=pairs), text=text, format="json")
     _index_json(source.data, (), 0, source)
     for key in duplicates:
         found = [m.start() for m in re.finditer(_key_re(key), text)]

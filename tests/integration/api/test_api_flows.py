@@ -201,3 +201,9 @@ def test_a_flow_nested_a_thousand_levels_deep_is_a_400(client: TestClient, tenan
     assert checked.status_code == 200
     assert checked.json()["valid"] is False
     assert checked.json()["problems"][0]["message"] == "nested more than 32 levels deep"
+
+
+def test_a_flow_style_yaml_document_is_stored_as_yaml(client: TestClient, tenant: Tenant) -> None:
+    text = "{flow: 1, start: bye, steps: {bye: {type: hangup}}}"  # starts like JSON; is not
+    saved = client.put(flow_path(tenant), content=text, headers=YAML, auth=tenant.auth)
+    assert (saved.status_code, saved.json()["format"]) == (200, "yaml")
