@@ -30,7 +30,9 @@ class FlowCall:
         self._prepared: PreparedFlow | None = None
         self._run: FlowRun | None = None
         self._task: asyncio.Task[Ended] | None = None
-        self._verdicts: list[Verdict] = []  # heard so far, replayed to a flow started later
+        # Heard so far, each with whether it revised the one before: replayed to a flow that
+        # starts after them.
+        self._verdicts: list[tuple[Verdict, bool]] = []
         self._greeting_over: bool | None = None  # beep (True) or silence (False) ended it
         self._ended = False
 
@@ -55,8 +57,9 @@ class FlowCall:
 
     def heard(self, verdict: Verdict) -> None:
         """Detection decided (again): the flow sees the callee type, and the greeting's end."""
-        revised = bool(self._verdicts) and self._verdicts[-1].callee_type != verdict.callee_type
-        self._verdicts.append(verdict)
+        last = self._verdicts[-1][0] if self._verdicts else None
+        revised = last is not None and last.callee_type != verdict.callee_type
+        self._verdicts.append((verdict, revised))
         if self._run is not None:
             self._run.verdict(verdict.callee_type, revised=revised, cause=str(verdict.cause))
         if verdict.beep_end_ms is not None:
@@ -71,16 +74,13 @@ class FlowCall:
 
     def listening_finished(self) -> None:
         """Detection has nothing more to learn: a voicemail without a beep is over too."""
-        last = self._verdicts[-1] if self._verdicts else None
+        last = self._verdicts[-1][0] if self._verdicts else None
         if last is not None and last.callee_type is CalleeType.ANSWERINGMACHINE:
             self.greeting_over(beep=last.beep_end_ms is not None)
 
     def _replay(self, run: FlowRun) -> None:
-        previous: CalleeType | None = None
-        for verdict in self._verdicts:
-            revised = previous is not None and previous != verdict.callee_type
+        for verdict, revised in self._verdicts:
             run.verdict(verdict.callee_type, revised=revised, cause=str(verdict.cause))
-            previous = verdict.callee_type
         if self._greeting_over is not None:
             run.greeting_over(self._greeting_over)
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from outdial.calls import CalleeType
 from outdial.detect import DetectionParams, Detector, Verdict
-from outdial.telephony.carrier import AudioFrame, Leg
+from outdial.telephony.carrier import AudioFrame, Leg, close_audio
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +133,7 @@ async def follow(
     except Exception:  # detection failing must not fail the call: it ends as unknown
         log.exception("listening to call %s failed", leg.request.call_id)
     finally:
-        close = getattr(frames, "aclose", None)  # an async generator: end it here, not in GC
-        if close is not None:
-            await close()
+        await close_audio(frames)
 
 
 async def stop(task: asyncio.Task[None]) -> None:

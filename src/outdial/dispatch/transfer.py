@@ -25,6 +25,7 @@ from outdial.telephony.carrier import (
     Ended,
     HangupCause,
     Leg,
+    close_audio,
 )
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,7 @@ async def _relay(source: Leg, sink: Leg, *, end_sink: bool = False) -> None:
             if not frame.early:
                 sink.play(frame.samples)
     finally:
-        close = getattr(frames, "aclose", None)
-        if close is not None:
-            await close()
+        await close_audio(frames)
     if end_sink:
         await sink.hangup(HangupCause.CALLEE_LEFT)
 

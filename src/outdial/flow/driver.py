@@ -140,10 +140,8 @@ class FlowRun:
                 actions = self.interpreter.feed(event)
         except Exception as error:  # a hook failed (the store out of reach): end the call
             log.exception("the flow failed at step %s", self.interpreter.current_step)
-            if self._line_up:
-                self._line_up = False
-                with contextlib.suppress(Exception):
-                    await self._hooks.hangup(f"flow error: {error}")
+            with contextlib.suppress(Exception):
+                await self._hang_up(f"flow error: {error}")
             return a.Ended(f"flow error at step {self.interpreter.current_step}: {error}", True)
         finally:
             digits.cancel()
@@ -178,13 +176,17 @@ class FlowRun:
             if self._recorder is not None and self._recorder.record_id == action.record_id:
                 self._recorder.stop("")
         elif isinstance(action, a.Hangup):
-            if self._line_up:
-                self._line_up = False
-                await self._hooks.hangup(action.reason)
+            await self._hang_up(action.reason)
         elif isinstance(action, a.Warn):
             log.warning("flow step %s: %s", action.step, action.message)
         elif isinstance(action, a.Ended):
             log.debug("flow ended: %s", action.reason)
+
+    async def _hang_up(self, reason: str) -> None:
+        """End the call from our side, once; nothing to do when the callee already left."""
+        if self._line_up:
+            self._line_up = False
+            await self._hooks.hangup(reason)
 
     # -- prompts ----------------------------------------------------------------------------
 
@@ -233,11 +235,10 @@ class FlowRun:
         old = self._timers.pop(action.timer_id, None)
         if old is not None:
             old.cancel()
-        event = e.TimerFired(action.timer_id, at_ms=0)
 
         def fire() -> None:
             self._timers.pop(action.timer_id, None)
-            self._put(e.TimerFired(event.timer_id, at_ms=self.now_ms()))
+            self._put(e.TimerFired(action.timer_id, at_ms=self.now_ms()))
 
         self._timers[action.timer_id] = self._loop.call_later(max(0.0, action.seconds), fire)
 

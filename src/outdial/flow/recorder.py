@@ -17,7 +17,7 @@ import numpy as np
 from outdial.audio import g711, synth
 from outdial.audio.frames import FRAME_MS, SAMPLE_RATE
 from outdial.flow.actions import Record
-from outdial.telephony.carrier import AudioFrame
+from outdial.telephony.carrier import AudioFrame, close_audio
 
 SILENCE_DBFS = -45.0  # dBFS: quieter frames are silence for final_silence_s
 BEEP_HZ = 1000.0  # the tone played before recording, as voicemail systems do
@@ -80,9 +80,7 @@ class Recorder:
                 if self._done.is_set():
                     return
         finally:
-            close = getattr(frames, "aclose", None)
-            if close is not None:
-                await close()
+            await close_audio(frames)
 
     async def finished(self, loop: asyncio.AbstractEventLoop, line_up: Callable[[], bool]) -> str:
         """Wait for the end of the take (a key, silence, the limit, or the hang-up); the key

@@ -136,6 +136,13 @@ def timed_playback(ulaw: bytes) -> Playback:
     return playback
 
 
+async def close_audio(frames: AsyncIterator[AudioFrame]) -> None:
+    """End an ``audio()`` iterator now (an async generator would otherwise end in GC)."""
+    close = getattr(frames, "aclose", None)
+    if close is not None:
+        await close()
+
+
 async def _nothing() -> AsyncIterator[Any]:
     return
     yield  # an async generator that yields nothing

@@ -160,14 +160,18 @@ class RtpSession(asyncio.DatagramProtocol):
 
     # -- sending ----------------------------------------------------------------------------
 
+    @property
+    def _silence(self) -> bytes:
+        """One sample of silence in the negotiated codec."""
+        return bytes([g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE])
+
     def play(self, samples: bytes) -> None:
         """Queue 16-bit little-endian PCM at 8 kHz; it goes out in 20 ms packets."""
         pcm = np.frombuffer(samples, dtype="<i2").astype(np.int16)
         encoded = g711.encode(pcm, alaw=self.payload_type == PCMA)
         for start in range(0, len(encoded), SAMPLES):
             frame = encoded[start : start + SAMPLES]
-            silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
-            self._outgoing.append(frame.ljust(SAMPLES, bytes([silence])))
+            self._outgoing.append(frame.ljust(SAMPLES, self._silence))
 
     def play_prompt(self, ulaw: bytes) -> Playback:
         """Queue a prompt (µ-law 8 kHz) to play after what is queued; its ``Playback`` is done
@@ -197,8 +201,7 @@ class RtpSession(asyncio.DatagramProtocol):
         frame = prompt.payload[prompt.position : prompt.position + SAMPLES]
         prompt.position += SAMPLES
         if len(frame) < SAMPLES:
-            silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
-            frame = frame.ljust(SAMPLES, bytes([silence]))
+            frame = frame.ljust(SAMPLES, self._silence)
         self._advance_prompts()
         return frame
 
@@ -240,8 +243,7 @@ class RtpSession(asyncio.DatagramProtocol):
         elif (frame := self._prompt_frame()) is not None:
             payload = frame
         else:
-            silence = g711.ALAW_SILENCE if self.payload_type == PCMA else g711.ULAW_SILENCE
-            payload = bytes([silence]) * SAMPLES
+            payload = self._silence * SAMPLES
         self._send(self.payload_type, payload, self.timestamp, False)
 
     def _send(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
