@@ -197,11 +197,7 @@ class FlowRuntime:
         )
         if response.status_code == 204:
             return None
-        if response.status_code != 200:
-            raise RuntimeError(f"HTTP {response.status_code} from {claim.flow_url}")
-        if len(response.content) > MAX_FLOW_BYTES:
-            raise RuntimeError(f"the flow is larger than {MAX_FLOW_BYTES} bytes")
-        return load_flow(response.text)
+        return _flow_in(response, claim.flow_url)
 
     # -- on answer --------------------------------------------------------------------------
 
@@ -296,9 +292,17 @@ class FlowRuntime:
     async def _fetch_flow(self, url: str) -> Flow:
         parse_result_url(url, "url")
         response = await self.client.get(url, timeout=FLOW_URL_TIMEOUT_S)
-        if response.status_code != 200:
-            raise RuntimeError(f"HTTP {response.status_code} from {url}")
-        return load_flow(response.text)
+        return _flow_in(response, url)
+
+
+def _flow_in(response: httpx.Response, url: str) -> Flow:
+    """The flow a user's web service answered with (flow URL or goto): 200, within the size
+    limit, valid."""
+    if response.status_code != 200:
+        raise RuntimeError(f"HTTP {response.status_code} from {url}")
+    if len(response.content) > MAX_FLOW_BYTES:
+        raise RuntimeError(f"the flow is larger than {MAX_FLOW_BYTES} bytes")
+    return load_flow(response.text)
 
 
 def _params(call_parameters: str) -> dict[str, str]:
