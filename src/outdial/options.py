@@ -28,7 +28,11 @@ MAX_MESSAGE_REFERENCE = 255  # characters
 MAX_RESULT_URL = 2048  # characters
 MAX_CALL_PARAMETERS_BYTES = 16_384  # serialized JSON
 MAX_PARAMETER_NAME = 128  # characters
-LATEST_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
+# 2200-01-01T00:00:00Z. Later is a mistake (milliseconds sent as seconds, a year typed wrong),
+# and every later time must still show as a date in every time zone.
+LATEST_TIMESTAMP = 7_258_118_400
+MILLISECONDS_FROM = 1_000_000_000_000  # Unix seconds this large are milliseconds (year 33658)
+_OUT_OF_RANGE = "is out of range (Unix seconds from 0 to 7258118400, the start of 2200)"
 
 SCHEDULE_FIELDS = frozenset(
     {
@@ -94,7 +98,7 @@ def parse_timestamp(name: str, value: Any) -> float:
     if isinstance(value, bool):
         raise InvalidField(name, f"{_shown(value)} is not a timestamp")
     if isinstance(value, int) and not 0 <= value <= LATEST_TIMESTAMP:
-        raise InvalidField(name, f"{_shown(value)} is out of range")
+        raise InvalidField(name, _out_of_range(value))
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
@@ -115,12 +119,21 @@ def parse_timestamp(name: str, value: Any) -> float:
         try:
             seconds = parsed.astimezone(UTC).timestamp()
         except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
-            raise InvalidField(name, f"{_shown(value)} is out of range") from None
+            raise InvalidField(name, _out_of_range(value)) from None
     else:
         raise InvalidField(name, f"{_shown(value)} is not a timestamp")
     if not math.isfinite(seconds) or not 0 <= seconds <= LATEST_TIMESTAMP:
-        raise InvalidField(name, f"{_shown(value)} is out of range")
+        raise InvalidField(name, _out_of_range(value, seconds))
     return seconds
+
+
+def _out_of_range(value: Any, seconds: float | None = None) -> str:
+    if seconds is None and isinstance(value, int):
+        seconds = float(value) if abs(value) < 2**1000 else math.inf
+    hint = ""
+    if seconds is not None and MILLISECONDS_FROM <= seconds < MILLISECONDS_FROM * 1000:
+        hint = "; this looks like milliseconds: send seconds"
+    return f"{_shown(value)} {_OUT_OF_RANGE}{hint}"
 
 
 def parse_result_url(value: Any, name: str = "result_url") -> str:
@@ -233,6 +246,10 @@ def parse_call_parameters(value: Any, name: str = "call_parameters") -> dict[str
             value = json.loads(value)
         except ValueError:
             raise InvalidField(name, f"{_shown(value)} is not a JSON object") from None
+        except RecursionError:
+            raise InvalidField(
+                name, "is nested too deeply: values are strings, numbers, booleans or null"
+            ) from None
     if not isinstance(value, dict):
         raise InvalidField(name, f"{_shown(value)} is not a JSON object")
     for key, item in value.items():

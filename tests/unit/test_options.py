@@ -37,6 +37,9 @@ def schedule_error(**fields: Any) -> InvalidField:
     return caught.value
 
 
+RANGE = "is out of range (Unix seconds from 0 to 7258118400, the start of 2200)"
+
+
 def assert_error(error: InvalidField, field: str, message: str) -> None:
     assert (error.field, error.message) == (field, message)
 
@@ -349,8 +352,20 @@ def test_timestamps_out_of_range_are_refused(value: Any, shown: str) -> None:
     assert_error(
         schedule_error(start_timestamp=value),
         "start_timestamp",
-        f"start_timestamp: {shown} is out of range",
+        f"start_timestamp: {shown} {RANGE}",
     )
+
+
+def test_milliseconds_sent_as_seconds_are_named() -> None:
+    assert_error(
+        schedule_error(end_timestamp=1_765_000_000_000),
+        "end_timestamp",
+        f"end_timestamp: '1765000000000' {RANGE}; this looks like milliseconds: send seconds",
+    )
+
+
+def test_the_last_second_of_2199_is_a_timestamp() -> None:
+    assert schedule(end_timestamp=LATEST_TIMESTAMP).end_at == LATEST_TIMESTAMP
 
 
 @pytest.mark.parametrize("name", ["start_timestamp", "end_timestamp"])
@@ -359,9 +374,7 @@ def test_a_huge_integer_timestamp_is_refused_as_out_of_range(name: str) -> None:
     # get a 400 naming the field, not an OverflowError (a 500).
     huge = json.loads("1" + "0" * 400)
     for value, shown in [(huge, "1" + "0" * 60), (-huge, "-1" + "0" * 59)]:  # cut to 64
-        assert_error(
-            schedule_error(**{name: value}), name, f"{name}: {shown + '...'!r} is out of range"
-        )
+        assert_error(schedule_error(**{name: value}), name, f"{name}: {shown + '...'!r} {RANGE}")
 
 
 def test_end_timestamp_in_the_past_is_refused() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from outdial.errors import InvalidField
 from outdial.store.reportstore import HourCount
@@ -51,3 +53,28 @@ def test_charts_describe_their_figures_and_escape_labels() -> None:
     assert "No calls finished" in charts.hours_chart([HourCount(0.0, 0, 0)], "UTC")
     assert "67% of attempted calls were answered." in charts.rate_chart(2 / 3)
     assert "No attempted calls yet." in charts.rate_chart(None)
+
+
+LAST_SECOND_OF_9999 = 253_402_300_799.0  # 9999-12-31T23:59:59Z, accepted before 2200 was the bound
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "Pacific/Kiritimati", "America/New_York", "UTC"])
+def test_a_time_past_the_calendar_in_the_zone_is_shown_as_its_number(zone: str) -> None:
+    shown = display.local_time(LAST_SECOND_OF_9999, zone)
+
+    assert shown in ("9999-12-31 23:59:59", "9999-12-31 18:59:59", "253402300799 (Unix seconds)")
+    if zone in ("Asia/Tokyo", "Pacific/Kiritimati"):  # year 10000 there
+        assert shown == "253402300799 (Unix seconds)"
+        assert display.to_local_input(LAST_SECOND_OF_9999, zone) == ""
+        assert display.zone_label(zone, LAST_SECOND_OF_9999).startswith(zone)
+
+
+@given(
+    st.floats(min_value=0, max_value=LAST_SECOND_OF_9999 * 10, allow_nan=False),
+    st.sampled_from(display.time_zones()),
+)
+def test_every_time_in_every_zone_renders(seconds: float, zone: str) -> None:
+    assert display.local_time(seconds, zone)
+    display.iso_time(seconds)
+    display.to_local_input(seconds, zone)
+    assert display.to_iso_in_zone(seconds, zone)

@@ -9,6 +9,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from outdial.api.nesting import prune
 from outdial.api.render import render
 from outdial.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
@@ -26,7 +27,7 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise BadRequest("body: is empty; send a JSON value")
     try:
-        body = json.loads(raw)
+        body = _parse(raw)
     except UnicodeDecodeError:
         raise BadRequest("body: is not UTF-8 text") from None
     except json.JSONDecodeError as error:
@@ -43,6 +44,15 @@ async def read_json(request: Request) -> Any:
     except UnicodeEncodeError:
         raise BadRequest("body: contains an unpaired Unicode surrogate (\\ud800-\\udfff)") from None
     return body
+
+
+def _parse(raw: bytes) -> Any:
+    """JSON; arrays and objects nested past what any field needs are emptied (``nesting``),
+    so one such value is refused by its field's check, not the whole body."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        return json.loads(prune(raw.decode()))
 
 
 async def read_form(request: Request) -> FormData:

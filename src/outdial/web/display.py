@@ -30,8 +30,9 @@ def valid_zone(name: str | None) -> str:
 
 def zone_label(zone: str, at: float | None = None) -> str:
     """``Europe/Paris (CET, UTC+01:00)``: the zone's name, abbreviation and offset now."""
-    moment = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
-    local = moment.astimezone(ZoneInfo(zone))
+    local = _local(at, zone) if at is not None else None
+    if local is None:
+        local = datetime.now(UTC).astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     shown = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
     abbreviation = local.tzname() or ""
@@ -46,15 +47,27 @@ def local_time(seconds: float | None, zone: str, *, with_date: bool = True) -> s
     """Unix seconds as ``2026-11-30 14:05:09`` in ``zone``; an empty string for None."""
     if seconds is None:
         return ""
-    local = datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(zone))
+    local = _local(seconds, zone)
+    if local is None:
+        return f"{seconds:.0f} (Unix seconds)"
     return local.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M")
+
+
+def _local(seconds: float, zone: str) -> datetime | None:
+    """The moment in ``zone``; None where the calendar ends (past year 9999 there: rows kept
+    from before timestamps were bounded)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(zone))
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def iso_time(seconds: float | None) -> str:
     """Machine-readable time for ``<time datetime=...>``."""
     if seconds is None:
         return ""
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+    moment = _local(seconds, "UTC")
+    return moment.isoformat(timespec="seconds") if moment is not None else ""
 
 
 def duration(seconds: float | None) -> str:
@@ -86,13 +99,11 @@ def from_local_input(field: str, value: str | None, zone: str) -> float | None:
 
 def to_local_input(seconds: float | None, zone: str) -> str:
     """Unix seconds as a ``datetime-local`` value in ``zone``."""
-    if seconds is None:
-        return ""
-    local = datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(zone))
-    return local.strftime("%Y-%m-%dT%H:%M")
+    local = _local(seconds, zone) if seconds is not None else None
+    return local.strftime("%Y-%m-%dT%H:%M") if local is not None else ""
 
 
 def to_iso_in_zone(seconds: float, zone: str) -> str:
     """``2026-11-30T14:05:09+01:00``: unambiguous, and in the operator's own time."""
-    local = datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(zone))
-    return local.isoformat(timespec="seconds")
+    local = _local(seconds, zone)
+    return local.isoformat(timespec="seconds") if local is not None else f"{seconds:.0f}"

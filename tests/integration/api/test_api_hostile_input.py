@@ -50,18 +50,83 @@ def test_an_id_too_large_for_the_database_is_not_found(
 # --- JSON that Python's parser refuses with something else than JSONDecodeError -----------------
 
 
-@pytest.mark.parametrize("path", ["/queue", "/bulk_queue"])
-def test_deeply_nested_json_is_400(client: TestClient, tenant: Tenant, path: str) -> None:
-    response = post_json(client, tenant, path, b"[" * 100_000 + b"]" * 100_000)
+def test_a_deeply_nested_body_is_400(client: TestClient, tenant: Tenant) -> None:
+    response = post_json(client, tenant, "/queue", b"[" * 100_000 + b"]" * 100_000)
 
-    assert error_of(response, 400).startswith("body:")
+    assert error_of(response, 400) == "body: must be a JSON object"
 
 
-def test_deeply_nested_call_parameters_are_400(client: TestClient, tenant: Tenant) -> None:
-    nested = b"[" * 50_000 + b"]" * 50_000
-    raw = b'{"phone_number": "+16175551234", "call_parameters": ' + nested + b"}"
+def test_a_deeply_nested_bulk_body_is_one_rejected_row(client: TestClient, tenant: Tenant) -> None:
+    response = post_json(client, tenant, "/bulk_queue", b"[" * 100_000 + b"]" * 100_000)
 
-    error_of(post_json(client, tenant, "/queue", raw), 400)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (0, 1)
+    assert body["errors"][0]["row"] == 1
+
+
+@pytest.mark.parametrize("levels", [1_000, 50_000])
+def test_deeply_nested_call_parameters_are_400_naming_the_field(
+    client: TestClient, tenant: Tenant, levels: int
+) -> None:
+    nested = b"[" * levels + b"]" * levels
+    raw = b'{"phone_number": "+16175551234", "call_parameters": {"a": ' + nested + b"}}"
+
+    assert error_of(post_json(client, tenant, "/queue", raw), 400, "call_parameters") == (
+        "call_parameters: value of 'a' must be a string, number, boolean or null"
+    )
+
+
+def test_deeply_nested_call_parameters_in_a_form_are_400(
+    client: TestClient, tenant: Tenant
+) -> None:
+    response = client.post(
+        tenant.base + "/queue",
+        auth=tenant.auth,
+        data={"phone_number": "+16175551234", "call_parameters": "[" * 100_000 + "]" * 100_000},
+    )
+
+    assert error_of(response, 400, "call_parameters").startswith(
+        "call_parameters: is nested too deeply"
+    )
+
+
+def test_one_deeply_nested_row_of_a_bulk_request_is_rejected_and_the_others_queued(
+    client: TestClient, tenant: Tenant
+) -> None:
+    nested = "[" * 1_000 + "]" * 1_000
+    raw = (
+        '[{"phone_number": "+16175551234"},'
+        ' {"phone_number": "+16175551235", "call_parameters": {"a": ' + nested + "}},"
+        ' {"phone_number": "+16175551236"}]'
+    )
+
+    response = post_json(client, tenant, "/bulk_queue", raw.encode())
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (2, 1)
+    assert body["errors"][0]["row"] == 2
+    assert "must be a string, number, boolean or null" in body["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [(7_258_118_401, ""), (1_765_000_000_000, "; this looks like milliseconds: send seconds")],
+)
+def test_a_timestamp_past_2200_is_400(
+    client: TestClient, tenant: Tenant, value: int, hint: str
+) -> None:
+    response = client.post(
+        tenant.base + "/queue",
+        auth=tenant.auth,
+        json={"phone_number": "+16175551234", "end_timestamp": value},
+    )
+
+    assert error_of(response, 400, "end_timestamp") == (
+        f"end_timestamp: '{value}' is out of range (Unix seconds from 0 to 7258118400, "
+        f"the start of 2200){hint}"
+    )
 
 
 def test_an_integer_with_thousands_of_digits_is_400(client: TestClient, tenant: Tenant) -> None:

@@ -157,3 +157,79 @@ def test_no_generated_request_causes_a_server_error(
             )
 
     run()
+
+
+# --- bodies schemathesis would not think of: deep nesting and extreme values ---------------------
+
+EXTREMES = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.sampled_from([0, -1, 2**31, 2**63, 7_258_118_400, 7_258_118_401, 253_402_300_799]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "1e400", "-0"]),
+    st.text(max_size=300),
+)
+
+
+def nested(levels: int, leaf: Any) -> Any:
+    for level in range(levels):
+        leaf = [leaf] if level % 2 else {"a": leaf}
+    return leaf
+
+
+@st.composite
+def hostile_call(draw: st.DrawFn) -> dict[str, Any]:
+    """A call object whose fields hold extreme values or values nested up to 300 levels."""
+    fields = [
+        "phone_number",
+        "start_timestamp",
+        "end_timestamp",
+        "max_attempts",
+        "reattempt_wait",
+        "call_parameters",
+        "message_reference",
+        "result_url",
+    ]
+    call: dict[str, Any] = {"phone_number": "+16175551234"}
+    for name in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=4, unique=True)):
+        value: Any = draw(EXTREMES)
+        if draw(st.booleans()):
+            value = nested(draw(st.integers(min_value=1, max_value=300)), value)
+        if name == "call_parameters" and draw(st.booleans()):
+            value = {"p": value}
+        call[name] = value
+    return call
+
+
+BODIES = {
+    "/api/apps/{application_id}/{deployment_id}/queue": hostile_call(),
+    "/api/apps/{application_id}/{deployment_id}/bulk_queue": st.one_of(
+        st.lists(hostile_call(), min_size=1, max_size=5),
+        st.builds(
+            lambda calls, when: {"calls": calls, "start_timestamp": when},
+            st.lists(hostile_call(), min_size=1, max_size=3),
+            EXTREMES,
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(BODIES))
+def test_deep_and_extreme_bodies_cause_no_server_error(target: Target, path: str) -> None:
+    operation = target.schema[path]["POST"]
+    aimed = {p.name: target.real[p.name] for p in operation.path_parameters}
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(body=BODIES[path])
+    def run(body: Any) -> None:
+        case = operation.Case(path_parameters=aimed, body=body, media_type="application/json")
+        response = case.call(headers=target.authorization)
+        case.validate_response(response, checks=[not_a_server_error])
+        assert response.status_code in (200, 400), (response.status_code, case.as_curl_command())
+
+    run()
