@@ -10,7 +10,7 @@ import pytest
 
 from outdial.accounts import Account, Deployment
 from outdial.calls import CalleeType
-from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
+from outdial.errors import Conflict, InvalidField, NotFound
 from outdial.options import Schedule
 from outdial.policy import AttemptResult
 from outdial.store.newcalls import NewCall, new_call_ids
@@ -64,7 +64,7 @@ def test_flows_of_missing_deleted_or_foreign_applications_are_refused(
     stranger, _ = make_account()
     app = store.create_application(owner.email, "reminders")
     assert store.application_of(owner, app.id).name == "reminders"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match=f"^application {app.id} not found$"):
         store.application_of(stranger, app.id)
     with pytest.raises(NotFound):
         store.application_of(owner, app.id + 1000)
@@ -126,7 +126,7 @@ def test_recordings_are_kept_and_served_to_the_owner_only(
     ]
     recording, stored = store.recording_audio(account, claim.call_id, recording_id)
     assert (recording.step, stored) == ("comment", audio)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         store.recording_audio(stranger, claim.call_id, recording_id)
     with pytest.raises(NotFound):
         store.recording_audio(account, claim.call_id, "no-such-recording")

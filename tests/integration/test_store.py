@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from outdial.accounts import DEFAULT_CPS, DEFAULT_MAX_LINES, Account, Deployment
 from outdial.calls import DEFAULT_RETRY_ON, FINAL_STATUSES, CalleeType, CallStatus
-from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
+from outdial.errors import Conflict, InvalidField, NotFound
 from outdial.options import Schedule
 from outdial.store.store import CallQuery, NewCall, Reject, Store, new_call_id
 from outdial.store.tables import accounts, batch_rejects, batches, call_events, calls
@@ -249,17 +249,15 @@ def test_deployment_for_an_unknown_application_is_not_found(
     assert caught.value.message == "application 999999 not found"
 
 
-def test_deployment_for_another_accounts_application_is_forbidden(
+def test_deployment_for_another_accounts_application_is_not_found(
     store: Store, make_deployment: MakeDeployment, make_account: MakeAccount
 ) -> None:
     deployment = make_deployment()
     intruder, _ = make_account("mallory@example.com")
-    with pytest.raises(Forbidden) as caught:
+    with pytest.raises(NotFound) as caught:
         store.deployment_for(intruder, deployment.application_id, deployment.id)
-    assert caught.value.status == 403
-    assert caught.value.message == (
-        f"application {deployment.application_id} belongs to another account"
-    )
+    assert caught.value.status == 404
+    assert caught.value.message == f"application {deployment.application_id} not found"
 
 
 def test_deployment_for_a_deleted_application_conflicts(
@@ -461,9 +459,9 @@ def test_batch_report_of_an_unknown_batch_or_another_account(
     )
     assert report is not None
     intruder, _ = make_account("mallory@example.com")
-    with pytest.raises(Forbidden) as forbidden:
+    with pytest.raises(NotFound) as hidden:
         store.batch_report(intruder, report.batch_id)
-    assert forbidden.value.message == f"batch {report.batch_id!r} belongs to another account"
+    assert hidden.value.message == f"batch {report.batch_id!r} not found"
     with pytest.raises(NotFound) as missing:
         store.batch_report(intruder, "no-such-batch")
     assert missing.value.message == "batch 'no-such-batch' not found"
@@ -526,15 +524,15 @@ def test_a_batch_whose_rows_fail_to_read_half_way_leaves_nothing_behind(
 # --- reading calls ------------------------------------------------------------------------------
 
 
-def test_get_call_of_another_account_is_forbidden(
+def test_get_call_of_another_account_is_not_found(
     store: Store, deployment: Deployment, make_account: MakeAccount, make_calls: MakeCalls
 ) -> None:
     [call_id] = make_calls(deployment)
     intruder, _ = make_account("mallory@example.com")
-    with pytest.raises(Forbidden) as caught:
+    with pytest.raises(NotFound) as caught:
         store.get_call(intruder, call_id)
-    assert caught.value.status == 403
-    assert caught.value.message == f"call {call_id!r} belongs to another account"
+    assert caught.value.status == 404
+    assert caught.value.message == f"call {call_id!r} not found"
 
 
 def test_get_call_of_an_unknown_call_is_not_found(store: Store, account: Account) -> None:
@@ -782,7 +780,7 @@ def test_cancelling_another_accounts_call_is_forbidden(
 ) -> None:
     [call_id] = make_calls(deployment)
     intruder, _ = make_account("mallory@example.com")
-    with pytest.raises(Forbidden, match=r"belongs to another account$"):
+    with pytest.raises(NotFound, match=r"not found$"):
         store.cancel_call(intruder, call_id)
     assert store.get_call(account, call_id).status is CallStatus.QUEUED
     with pytest.raises(NotFound):

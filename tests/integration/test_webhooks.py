@@ -22,7 +22,7 @@ import pytest
 from outdial.accounts import Account
 from outdial.calls import CalleeType
 from outdial.dispatch.webhooks import WebhookSender, WebhookSettings
-from outdial.errors import Forbidden, NotFound
+from outdial.errors import NotFound
 from outdial.options import Schedule
 from outdial.policy import AttemptResult
 from outdial.store import db
@@ -497,7 +497,7 @@ def test_deliveries_are_shown_to_their_account_only(
         "history": [],
     }
     stranger, _ = store.create_account("stranger@example.com")
-    with pytest.raises(Forbidden, match="belongs to another account"):
+    with pytest.raises(NotFound, match=f"{call_id!r} not found"):
         store.deliveries_for_call(stranger, call_id)
     with pytest.raises(NotFound, match="'nope' not found"):
         store.deliveries_for_call(account, "nope")

@@ -193,8 +193,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in {
         400: "bad or missing data; the message names the field or row",
         401: "bad credentials",
-        403: "the object belongs to another account",
-        404: "no such application, deployment or call",
+        404: "no such application, deployment, call or batch in this account (another "
+        "account's objects are not found either)",
         409: "deleted, or in a state that does not allow this",
         413: "upload too large",
         415: "wrong media type",

@@ -9,16 +9,15 @@ from sqlalchemy import Connection, Row, select
 
 from outdial.accounts import Account
 from outdial.calls import Attempt, Call, CalleeType, CallStatus, Event, Recording, sources_of
-from outdial.errors import Forbidden, NotFound
+from outdial.errors import NotFound
 from outdial.store.tables import batches, calls, deployments, recordings
 
 
 def owned_call(row: Any, account: Account, call_id: str) -> Any:
-    """The row of call ``call_id`` if ``account`` owns it: 404 if there is none, else 403."""
-    if row is None:
+    """The row of call ``call_id`` if ``account`` owns it; 404 if there is none or another
+    account owns it (the same answer, so that a stranger learns nothing)."""
+    if row is None or row.account_id != account.id:
         raise NotFound(f"call {call_id!r} not found")
-    if row.account_id != account.id:
-        raise Forbidden(f"call {call_id!r} belongs to another account")
     return row
 
 

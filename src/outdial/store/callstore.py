@@ -20,7 +20,7 @@ from outdial.calls import (
     Event,
     cancel_outcome,
 )
-from outdial.errors import Conflict, Forbidden, NotFound
+from outdial.errors import Conflict, NotFound
 from outdial.options import Schedule
 from outdial.store.base import StoreBase
 from outdial.store.callrows import (
@@ -179,10 +179,8 @@ class CallStore(StoreBase):
     def batch_report(self, account: Account, batch_id: str) -> BatchReport:
         with self._read() as conn:
             row = conn.execute(select(batches).where(batches.c.batch_id == batch_id)).first()
-            if row is None:
+            if row is None or row.account_id != account.id:  # the same answer for both
                 raise NotFound(f"batch {batch_id!r} not found")
-            if row.account_id != account.id:
-                raise Forbidden(f"batch {batch_id!r} belongs to another account")
             call_ids = conn.execute(
                 select(calls.c.call_id).where(calls.c.batch_pk == row.id).order_by(calls.c.id)
             ).scalars()

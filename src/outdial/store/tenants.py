@@ -21,7 +21,7 @@ from outdial.accounts import (
     Deployment,
 )
 from outdial.calls import DEFAULT_RETRY_ON, CalleeType
-from outdial.errors import Conflict, Forbidden, InvalidField, NotFound
+from outdial.errors import Conflict, InvalidField, NotFound
 from outdial.store.base import StoreBase
 from outdial.store.tables import accounts, applications, deployments
 
@@ -221,7 +221,7 @@ class TenantStore(StoreBase):
         return _deployment(dep, app.name)
 
     def application_of(self, account: Account, application_id: int) -> Application:
-        """The application ``account`` owns: 404 if none, 403 if another's, 409 if deleted."""
+        """The application ``account`` owns: 404 if none or another's, 409 if deleted."""
         with self._read() as conn:
             row = _owned_application(conn, account, application_id)
         return Application(row.id, row.account_id, row.name)
@@ -249,10 +249,10 @@ def live_application(conn: Connection, application_id: int) -> Row[Any]:
 
 def _owned_application(conn: Connection, account: Account, application_id: int) -> Row[Any]:
     app = conn.execute(select(applications).where(applications.c.id == application_id)).first()
-    if app is None:
+    # Another account's application is not found, exactly like a missing one: a different
+    # answer would tell a stranger which IDs exist.
+    if app is None or app.account_id != account.id:
         raise NotFound(f"application {application_id} not found")
-    if app.account_id != account.id:
-        raise Forbidden(f"application {application_id} belongs to another account")
     if app.deleted_at is not None:
         raise Conflict(f"application {application_id} was deleted")
     return app

@@ -1,4 +1,4 @@
-"""Who may do what: 401, 403, 404, 405 and 409, each as ``{"error": ...}`` naming the object."""
+"""Who may do what: 401, 404, 405 and 409, each as ``{"error": ...}`` naming the object."""
 
 from __future__ import annotations
 
@@ -77,22 +77,27 @@ def test_a_malformed_authorization_header_is_401(
     error_of(response, 401)
 
 
-# --- 403 / 404 / 409 on deployments -------------------------------------------------------------
+# --- 404 / 409 on deployments: another account's objects are not found --------------------------
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), DEPLOYMENT_REQUESTS, ids=DEPLOYMENT_IDS)
-def test_another_accounts_deployment_is_403(
+@pytest.mark.parametrize("deleted", [False, True], ids=["live", "deleted"])
+def test_another_accounts_deployment_is_404_like_a_missing_one(
     client: TestClient,
+    store: Store,
     make_tenant: Callable[..., Tenant],
     method: str,
     path: str,
     kwargs: dict[str, Any],
+    deleted: bool,
 ) -> None:
     owner, intruder = make_tenant(), make_tenant()
+    if deleted:  # not 409 either: that too would say the ID exists
+        store.delete_application(owner.app_id)
 
     response = client.request(method, owner.base + path, auth=intruder.auth, **kwargs)
 
-    error_of(response, 403, f"application {owner.app_id}", "another account")
+    assert error_of(response, 404) == f"application {owner.app_id} not found"
 
 
 def test_another_accounts_deployment_is_untouched(
@@ -197,7 +202,7 @@ def test_a_sibling_deployment_still_works_after_one_is_deleted(
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
-def test_another_accounts_call_is_403(
+def test_another_accounts_call_is_404_like_a_missing_one(
     client: TestClient,
     make_tenant: Callable[..., Tenant],
     queue_call: Callable[..., str],
@@ -208,7 +213,7 @@ def test_another_accounts_call_is_403(
 
     response = client.request(method, f"/api/outbound/{call_id}", auth=intruder.auth)
 
-    error_of(response, 403, call_id, "another account")
+    assert error_of(response, 404) == f"call {call_id!r} not found"
     still = client.get(f"/api/outbound/{call_id}", auth=owner.auth).json()["call_details"]
     assert still["status"] == "queued"
 
@@ -220,7 +225,7 @@ def test_an_unknown_call_is_404(client: TestClient, tenant: Tenant, method: str)
     error_of(response, 404, "no-such-call")
 
 
-def test_another_accounts_batch_is_403(
+def test_another_accounts_batch_is_404_like_a_missing_one(
     client: TestClient, make_tenant: Callable[..., Tenant]
 ) -> None:
     owner, intruder = make_tenant(), make_tenant()
@@ -230,7 +235,7 @@ def test_another_accounts_batch_is_403(
 
     response = client.get(f"/api/batches/{batch['batch_id']}", auth=intruder.auth)
 
-    error_of(response, 403, batch["batch_id"])
+    assert error_of(response, 404) == f"batch {batch['batch_id']!r} not found"
 
 
 def test_an_unknown_batch_is_404(client: TestClient, tenant: Tenant) -> None:

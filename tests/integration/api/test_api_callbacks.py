@@ -34,7 +34,7 @@ def test_calls_without_a_result_url_have_no_callbacks(
     assert response.json() == {"callbacks": []}
 
 
-def test_callbacks_of_another_accounts_call_are_forbidden(
+def test_callbacks_of_another_accounts_call_are_not_found(
     client: TestClient,
     tenant: Tenant,
     make_tenant: Callable[..., Tenant],
@@ -43,6 +43,6 @@ def test_callbacks_of_another_accounts_call_are_forbidden(
     call_id = queue_call(tenant, result_url="http://127.0.0.1:9/hook")
     other = make_tenant()
     response = client.get(f"/api/outbound/{call_id}/callbacks", auth=other.auth)
-    error_of(response, 403, "belongs to another account")
+    assert error_of(response, 404) == f"call {call_id!r} not found"
     missing = client.get("/api/outbound/nope/callbacks", auth=tenant.auth)
     error_of(missing, 404, "not found")

@@ -103,8 +103,8 @@ def test_flows_of_other_accounts_are_out_of_reach(
 ) -> None:
     owner, stranger = make_tenant(), make_tenant()
     client.put(flow_path(owner), json=SMALL, auth=owner.auth)
-    assert client.get(flow_path(owner), auth=stranger.auth).status_code == 403
-    assert client.put(flow_path(owner), json=SMALL, auth=stranger.auth).status_code == 403
+    assert client.get(flow_path(owner), auth=stranger.auth).status_code == 404
+    assert client.put(flow_path(owner), json=SMALL, auth=stranger.auth).status_code == 404
     assert client.get(flow_path(owner), auth=None).status_code == 401
     assert client.get("/api/apps/999999/flow", auth=owner.auth).status_code == 404
 
@@ -148,7 +148,7 @@ def test_a_recording_is_served_as_wav_to_its_owner_only(
     details = client.get(f"/api/outbound/{call_id}", auth=tenant.auth).json()["call_details"]
     assert details["recordings"][0]["url"] == url
     stranger = make_tenant()
-    assert client.get(url, auth=stranger.auth).status_code == 403
+    assert client.get(url, auth=stranger.auth).status_code == 404
     assert client.get(url[:-4] + "0000", auth=tenant.auth).status_code == 404
     assert details["recordings"][0]["step"] == "comment"
 
@@ -189,7 +189,7 @@ def test_audio_prompts_are_kept_by_name_from_wav_or_raw_ulaw(
     put = client.put(
         base + "/mine", content=ulaw, headers={"Content-Type": "audio/basic"}, auth=stranger.auth
     )
-    assert put.status_code == 403
+    assert put.status_code == 404
 
 
 def test_a_flow_nested_a_thousand_levels_deep_is_a_400(client: TestClient, tenant: Tenant) -> None:
