@@ -37,3 +37,6 @@ class Settings:
     # Signs the web UI's session cookies. None: a random one per process, so sign-ins end when
     # it restarts; give every process behind one address the same secret.
     session_secret: str | None = None
+    # The bearer token a Prometheus scraper sends to GET /metrics. None: /metrics is off (404),
+    # since its counts name every tenant's deployments and trunks.
+    metrics_token: str | None = None

@@ -41,6 +41,13 @@ class Unauthorized(OutdialError):
     """Authentication failed: send HTTP Basic auth with your account e-mail and developer key."""
 
     status = 401
+    challenge = 'Basic realm="outdial"'  # the WWW-Authenticate header sent with it
+
+
+class BearerUnauthorized(Unauthorized):
+    """A bearer token was needed (the metrics scraper's) and none, or a wrong one, came."""
+
+    challenge = 'Bearer realm="outdial metrics"'
 
 
 class Forbidden(OutdialError):

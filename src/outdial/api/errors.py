@@ -39,7 +39,7 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):
-            headers["WWW-Authenticate"] = 'Basic realm="outdial"'
+            headers["WWW-Authenticate"] = exc.challenge
         return render(request, {"error": exc.message, **exc.details()}, exc.status, headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Annotated, Any
@@ -29,7 +30,9 @@ from outdial.calls import CalleeType, CallStatus
 from outdial.config import Settings
 from outdial.errors import (
     BadRequest,
+    BearerUnauthorized,
     InvalidField,
+    NotFound,
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
@@ -325,6 +328,15 @@ async def list_calls(
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    """Every tenant's counts: only for the scraper holding ``--metrics-token``."""
+    token = services(request).settings.metrics_token
+    if not token:
+        raise NotFound("metrics are off: start outdial with --metrics-token and scrape with it")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise BearerUnauthorized("send the metrics token as 'Authorization: Bearer <token>'")
     registry = services(request).metrics
     body = await to_thread.run_sync(render_metrics, registry)
     return Response(body, media_type=METRICS_CONTENT_TYPE)

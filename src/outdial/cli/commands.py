@@ -238,6 +238,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         dial_log=_dial_log(args),
         tts_cache=_tts_cache(args),
         session_secret=args.session_secret or None,
+        metrics_token=args.metrics_token or None,
     )
 
 

@@ -144,6 +144,12 @@ def _add_server(parser: argparse.ArgumentParser) -> None:
         help="signs web UI sessions; the same in every process behind one address "
         "(default: random per process, so sign-ins end on restart)",
     )
+    parser.add_argument(
+        "--metrics-token",
+        default="",
+        help="bearer token a Prometheus scraper sends to GET /metrics "
+        "(default: none, and /metrics is off)",
+    )
     _add_dialing(parser)
 
 
