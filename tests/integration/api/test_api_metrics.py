@@ -68,9 +68,7 @@ def test_metrics_need_the_scrapers_token(
 
     response = client.get("/metrics", headers=headers)
 
-    assert error_of(response, 401) == (
-        "send the metrics token as 'Authorization: Bearer <token>'"
-    )
+    assert error_of(response, 401) == ("send the metrics token as 'Authorization: Bearer <token>'")
     assert response.headers["www-authenticate"] == 'Bearer realm="outdial metrics"'
     assert "outdial_calls" not in response.text
 
