@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +23,7 @@ from outdial.api.routes import Services, router
 from outdial.config import Settings
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.dispatch.workers import Workers
+from outdial.ingest.orphan import exit_with_parent
 from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.metrics import registry_for
 from outdial.queueing import QueueService
@@ -51,8 +53,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             executor = None
             if settings.ingest_workers > 0:
                 # spawn, not fork: the server has threads, and forking them is unsafe.
+                # Each ends by itself when this process dies, even by SIGKILL.
                 executor = ProcessPoolExecutor(
-                    settings.ingest_workers, mp_context=multiprocessing.get_context("spawn")
+                    settings.ingest_workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=exit_with_parent,
+                    initargs=(os.getpid(),),
                 )
                 stack.callback(executor.shutdown, wait=True, cancel_futures=True)
                 for _ in range(settings.ingest_workers):
