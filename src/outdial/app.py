@@ -26,6 +26,7 @@ from outdial.dispatch.workers import Workers
 from outdial.ingest.orphan import exit_with_parent
 from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.metrics import registry_for
+from outdial.outbound.policy import UrlPolicy
 from outdial.queueing import QueueService
 from outdial.store.store import Store
 from outdial.web import pages as web_pages
@@ -63,6 +64,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 stack.callback(executor.shutdown, wait=True, cancel_futures=True)
                 for _ in range(settings.ingest_workers):
                     executor.submit(warm_up)
+            url_policy = UrlPolicy(settings.allow_url_networks)
             ingestor = Ingestor(settings.default_region, executor, settings.max_bulk_rows)
             dialer: Dialer | None = None
             if settings.dialer:
@@ -72,6 +74,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                         lease=settings.lease,
                         dial_log=settings.dial_log,
                         tts_cache=settings.tts_cache,
+                        url_policy=url_policy,
                     ),
                 )
                 dialer = (await stack.enter_async_context(workers)).dialer
@@ -84,7 +87,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             app.state.services = Services(
                 settings=settings,
                 store=own_store,
-                queue=QueueService(own_store, ingestor, settings.default_region, wake),
+                queue=QueueService(own_store, ingestor, settings.default_region, wake, url_policy),
                 limiter=RateLimiter(settings.queue_rate, settings.queue_burst),
                 metrics=registry_for(own_store, dialer),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 DEFAULT_DATABASE_PATH = Path("var/outdial.db")
@@ -40,3 +41,6 @@ class Settings:
     # The bearer token a Prometheus scraper sends to GET /metrics. None: /metrics is off (404),
     # since its counts name every tenant's deployments and trunks.
     metrics_token: str | None = None
+    # Networks of the operator's own receivers that flow URLs, goto and http steps and result
+    # callbacks may reach although they are not public (loopback, private...): none by default.
+    allow_url_networks: tuple[IPv4Network | IPv6Network, ...] = ()

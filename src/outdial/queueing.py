@@ -21,6 +21,8 @@ from outdial.options import (
     parse_message_reference,
     parse_schedule,
 )
+from outdial.outbound.client import check_resolved
+from outdial.outbound.policy import UrlPolicy
 from outdial.store.store import BatchReport, CallRow, NewCall, Reject, Store, new_call_id
 
 BULK_FORM_FIELDS = SCHEDULE_FIELDS | IGNORED_FIELDS  # shared options of a bulk request
@@ -45,11 +47,13 @@ class QueueService:
         ingestor: Ingestor,
         region: str,
         on_queued: Callable[[], None] = lambda: None,
+        url_policy: UrlPolicy | None = None,
     ) -> None:
         self.store = store
         self.ingestor = ingestor
         self.region = region
         self.on_queued = on_queued  # wakes the dialer
+        self.url_policy = url_policy or UrlPolicy()
 
     def queue_one(self, deployment: Deployment, fields: Mapping[str, Any]) -> str:
         """Validate one call's fields (SPEC §3) and queue it; returns its call_id."""
@@ -62,7 +66,7 @@ class QueueService:
         destination = parse_destination(phone_number, region=self.region)
         parameters = parse_call_parameters(fields.get("call_parameters"))
         message_reference = parse_message_reference(fields.get("message_reference"))
-        schedule = parse_schedule(fields, self.store.clock())
+        schedule = self._checked(parse_schedule(fields, self.store.clock()))
         call = NewCall(
             new_call_id(),
             destination.e164,
@@ -127,4 +131,11 @@ class QueueService:
 
     def _schedule(self, options: Mapping[str, Any]) -> Schedule:
         check_known_fields(options, BULK_FORM_FIELDS)
-        return parse_schedule(options, self.store.clock())
+        return self._checked(parse_schedule(options, self.store.clock()))
+
+    def _checked(self, schedule: Schedule) -> Schedule:
+        """A result URL may not point inside, by its host or by what that resolves to now
+        (checked again at every send, on the address connected to)."""
+        if schedule.result_url is not None:
+            check_resolved(self.url_policy, schedule.result_url, "result_url")
+        return schedule

@@ -211,6 +211,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seeded = demo.ensure_demo(store, demo.credentials_path(store))
     if not args.session_secret:
         args.session_secret = seeded["session_secret"]
+    if not args.allow_url_networks:  # the demo's callbacks may go to a receiver on this machine
+        args.allow_url_networks = demo.LOCAL_RECEIVERS
     print(demo.banner(seeded, f"http://{args.host}:{args.port}"), flush=True)
     return _serve(args)
 
@@ -239,6 +241,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         tts_cache=_tts_cache(args),
         session_secret=args.session_secret or None,
         metrics_token=args.metrics_token or None,
+        allow_url_networks=tuple(args.allow_url_networks),
     )
 
 
@@ -261,9 +264,13 @@ async def _work(store: Store, args: argparse.Namespace) -> None:
     # Imported here: the dialer loads the SIP stack and the detector, which only dialing needs.
     from outdial.dispatch.dialer import DialerSettings
     from outdial.dispatch.workers import Workers
+    from outdial.outbound.policy import UrlPolicy
 
     settings = DialerSettings(
-        lease=args.lease, dial_log=_dial_log(args), tts_cache=_tts_cache(args)
+        lease=args.lease,
+        dial_log=_dial_log(args),
+        tts_cache=_tts_cache(args),
+        url_policy=UrlPolicy(tuple(args.allow_url_networks)),
     )
     async with Workers(store, settings) as w:
         loop = asyncio.get_running_loop()

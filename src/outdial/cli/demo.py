@@ -21,6 +21,7 @@ from typing import Any
 from outdial.accounts import Account, Deployment
 from outdial.flow.examples import example
 from outdial.flow.saving import save_flow
+from outdial.outbound.policy import parse_networks
 from outdial.store.store import Store
 from outdial.trunks import Trunk, TrunkKind
 
@@ -28,6 +29,9 @@ DEMO_EMAIL = "demo@outdial.local"
 DEMO_PASSWORD = "demo-password"
 DEMO_CREDENTIALS = "demo-credentials.json"  # beside the database file
 DEMO_TRUNK = "demo-simulated"
+# What `outdial demo` lets result callbacks, flow URLs and http steps reach besides public
+# addresses: a receiver on this machine (`python -m http.server`, a test webhook).
+LOCAL_RECEIVERS = parse_networks("127.0.0.0/8,::1/128")
 DEMO_PHONE_NUMBER = "+16175550123"  # the callee in the banner's curl line: presses 1
 DEMO_FLOW = "appointment_reminder"
 DEMO_PARAMETERS = {"first_name": "Ann", "date": "Tuesday at 10"}  # the flow's ${variables}

@@ -34,6 +34,7 @@ from outdial.cli.flowcmds import (
 )
 from outdial.config import MAX_UPLOAD_BYTES, QUEUE_BURST, QUEUE_RATE, default_database_url
 from outdial.errors import InvalidField
+from outdial.outbound.policy import Network, parse_networks
 from outdial.trunks import DEFAULT_TRUNK_CPS, DEFAULT_TRUNK_LINES, TrunkKind
 
 _CALLER_ID = re.compile(r"\+?\d{2,15}")
@@ -153,12 +154,27 @@ def _add_server(parser: argparse.ArgumentParser) -> None:
     _add_dialing(parser)
 
 
+def _networks(text: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _add_dialing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lease", type=_positive_float, default=30.0, help="seconds a claimed call stays ours"
     )
     parser.add_argument(
         "--sim-dial-log", help="append a JSON line per dial start and end to this file"
+    )
+    parser.add_argument(
+        "--allow-url-networks",
+        type=_networks,
+        default=(),
+        help="networks (comma-separated, e.g. 127.0.0.0/8,10.1.0.0/16) of your own receivers "
+        "that result callbacks, flow URLs and http steps may reach although they are not "
+        "public (default: none; loopback, private and link-local addresses are refused)",
     )
     parser.add_argument(
         "--tts-cache",

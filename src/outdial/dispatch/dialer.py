@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from outdial.dispatch.flowcall import FlowCall
 from outdial.dispatch.flows import FlowRuntime
 from outdial.dispatch.hours_filter import hours_filter
 from outdial.dispatch.listening import Listening
+from outdial.outbound.policy import UrlPolicy
 from outdial.policy import AttemptResult
 from outdial.store.groupcommit import GroupCommit
 from outdial.store.progress import (
@@ -80,6 +81,9 @@ class DialerSettings:
     drain_timeout: float = DRAIN_TIMEOUT
     flows: bool = True  # run the deployment's call flow on answered calls
     tts_cache: Path | None = None  # a directory keeping synthesised prompts across restarts
+    # Which of the users' web services (flow URLs, goto and http steps, result callbacks) may
+    # be reached: public addresses, and the networks the operator allowed.
+    url_policy: UrlPolicy = field(default_factory=UrlPolicy)
 
 
 def new_worker_id() -> str:
@@ -113,7 +117,9 @@ class Dialer:
         self._writer: GroupCommit | None = None  # started by run()
         self._flows = flows
         if flows is None and self.settings.flows:
-            self._flows = FlowRuntime.default(store, self.settings.tts_cache)
+            self._flows = FlowRuntime.default(
+                store, self.settings.tts_cache, self.settings.url_policy
+            )
         self.takeovers = 0  # calls taken over from dead workers, for metrics
         self.dialed = 0
 

@@ -10,6 +10,7 @@ recordings in the store and reach the user's web services.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import functools
 import json
 import logging
@@ -18,8 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-
-import httpx
 
 from outdial.calls import CallEvent
 from outdial.dispatch.transfer import transfer_call
@@ -34,6 +33,8 @@ from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.steps import JsonValue, Scalar
 from outdial.flow.tts import EspeakSynthesizer, TtsCache
 from outdial.options import parse_result_url
+from outdial.outbound.client import OutboundClient, OutboundError, Reply
+from outdial.outbound.policy import UrlPolicy
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Carrier, Leg
 
@@ -63,24 +64,35 @@ class FlowRuntime:
         store: Store,
         tts: TtsCache,
         run_in_thread: Callable[..., Awaitable[Any]],
+        url_policy: UrlPolicy | None = None,
     ) -> None:
         self.store = store
         self.tts = tts
         self._thread = run_in_thread
         self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
         self._parsed: dict[tuple[int, int], Flow] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._url_policy = url_policy or UrlPolicy()
+        self._client: OutboundClient | None = None
         self._synthesizing: dict[tuple[str, str], asyncio.Future[None]] = {}  # (voice, text)
 
     @classmethod
-    def default(cls, store: Store, tts_cache: Path | None = None) -> FlowRuntime:
-        """espeak-ng behind a cache (kept in ``tts_cache`` when given); store calls in threads."""
-        return cls(store, TtsCache(EspeakSynthesizer(), directory=tts_cache), asyncio.to_thread)
+    def default(
+        cls, store: Store, tts_cache: Path | None = None, url_policy: UrlPolicy | None = None
+    ) -> FlowRuntime:
+        """espeak-ng behind a cache (kept in ``tts_cache`` when given); store calls in threads;
+        the user's web services reached under ``url_policy``."""
+        return cls(
+            store,
+            TtsCache(EspeakSynthesizer(), directory=tts_cache),
+            asyncio.to_thread,
+            url_policy,
+        )
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> OutboundClient:
+        """Flow URLs, goto and http steps: only allowed addresses, no redirects, capped."""
         if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=False)
+            self._client = OutboundClient(self._url_policy)
         return self._client
 
     async def close(self) -> None:
@@ -110,7 +122,8 @@ class FlowRuntime:
                 flow = await self._fetch_for_call(claim, params)
             except Exception as error:
                 log.warning("flow URL of call %s failed: %s", claim.call_id, error)
-                await self._event(claim, CallEvent.FLOW_FAILED, f"flow_url: {error}")
+                detail = error.message if isinstance(error, InvalidField) else f"flow_url: {error}"
+                await self._event(claim, CallEvent.FLOW_FAILED, detail)
         if flow is None:
             found = await self._stored_flow(claim.application_id)
             if found is not None:
@@ -192,12 +205,18 @@ class FlowRuntime:
         ).encode()
         secret = await self._thread(self.store.deployment_secret, claim.deployment_id)
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
-        response = await self.client.post(
-            claim.flow_url, content=body, headers=headers, timeout=FLOW_URL_TIMEOUT_S
+        reply = await self.client.request(
+            "POST",
+            claim.flow_url,
+            field="flow_url",
+            content=body,
+            headers=headers,
+            timeout=FLOW_URL_TIMEOUT_S,
+            max_bytes=MAX_FLOW_BYTES,
         )
-        if response.status_code == 204:
+        if reply.status == 204:
             return None
-        return _flow_in(response, claim.flow_url)
+        return _flow_in(reply, claim.flow_url)
 
     # -- on answer --------------------------------------------------------------------------
 
@@ -266,43 +285,58 @@ class FlowRuntime:
     async def _http(self, action: a.HttpRequest) -> HttpOutcome:
         try:
             parse_result_url(action.url, "url")  # the rules result callbacks follow
-        except InvalidField as error:
-            return HttpOutcome(error=error.message)
-        try:
-            response = await self.client.request(
+            reply = await self.client.request(
                 action.method,
                 action.url,
                 headers=dict(action.headers),
                 content=action.body.encode() if action.body is not None else None,
                 timeout=action.timeout_s,
+                max_bytes=MAX_HTTP_BODY,
             )
-        except httpx.TimeoutException:
-            return HttpOutcome(error=f"no reply within {action.timeout_s:g} s")
-        except httpx.HTTPError as error:
-            return HttpOutcome(error=f"{type(error).__name__}: {error}")
-        text = response.content[:MAX_HTTP_BODY].decode(response.encoding or "utf-8", "replace")
+        except InvalidField as error:
+            return HttpOutcome(error=error.message)
+        except OutboundError as error:
+            return HttpOutcome(error=error.message)
+        text = reply.content.decode(_charset(reply.headers) or "utf-8", "replace")
         try:
             body: JsonValue = (
-                json.loads(text) if "json" in response.headers.get("content-type", "") else None
+                json.loads(text) if "json" in reply.headers.get("content-type", "") else None
             )
         except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
             body = None
-        return HttpOutcome(status=response.status_code, json=body, text=text)
+        return HttpOutcome(status=reply.status, json=body, text=text)
 
     async def _fetch_flow(self, url: str) -> Flow:
         parse_result_url(url, "url")
-        response = await self.client.get(url, timeout=FLOW_URL_TIMEOUT_S)
-        return _flow_in(response, url)
+        try:
+            reply = await self.client.request(
+                "GET", url, timeout=FLOW_URL_TIMEOUT_S, max_bytes=MAX_FLOW_BYTES
+            )
+        except OutboundError as error:
+            raise RuntimeError(error.message) from None
+        return _flow_in(reply, url)
 
 
-def _flow_in(response: httpx.Response, url: str) -> Flow:
+def _flow_in(reply: Reply, url: str) -> Flow:
     """The flow a user's web service answered with (flow URL or goto): 200, within the size
     limit, valid."""
-    if response.status_code != 200:
-        raise RuntimeError(f"HTTP {response.status_code} from {url}")
-    if len(response.content) > MAX_FLOW_BYTES:
+    if reply.status != 200:
+        raise RuntimeError(f"HTTP {reply.status} from {url}")
+    if reply.truncated:
         raise RuntimeError(f"the flow is larger than {MAX_FLOW_BYTES} bytes")
-    return load_flow(response.text)
+    return load_flow(reply.content.decode(_charset(reply.headers) or "utf-8", "replace"))
+
+
+def _charset(headers: Mapping[str, str]) -> str | None:
+    """The charset a reply's Content-Type names, if Python knows it."""
+    for part in headers.get("content-type", "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            try:
+                return codecs.lookup(value.strip('"')).name
+            except LookupError:
+                return None
+    return None
 
 
 def _params(call_parameters: str) -> dict[str, str]:

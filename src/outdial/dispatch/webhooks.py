@@ -20,11 +20,12 @@ import hmac
 import logging
 import random
 import time
-from dataclasses import dataclass
-
-import httpx
+from dataclasses import dataclass, field
 
 from outdial import __version__
+from outdial.errors import InvalidField
+from outdial.outbound.client import OutboundClient, OutboundError
+from outdial.outbound.policy import UrlPolicy
 from outdial.store.webhookstore import Delivery, DeliveryState, WebhookStore
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class WebhookSettings:
     lease: float = LEASE
     max_in_flight: int = MAX_IN_FLIGHT
     jitter: bool = True  # False: waits are exactly base·2^n (tests)
+    # Which receivers may be reached: public addresses, and networks the operator allowed.
+    url_policy: UrlPolicy = field(default_factory=UrlPolicy)
 
     def __post_init__(self) -> None:
         for name in ("poll", "base_delay", "max_delay", "timeout", "lease"):
@@ -127,19 +130,18 @@ class WebhookSender:
         Each try ends within ``timeout``, so stopping takes at most that long. A try cut short
         anyway (``run`` cancelled) is sent again by some sender once its claim lapses.
         """
-        async with httpx.AsyncClient(
-            timeout=self.settings.timeout,
-            follow_redirects=False,  # a 3xx is not a delivery; the URL should be fixed instead
-            trust_env=False,  # no proxy settings from the environment (STYLE.md habit 7)
-            limits=httpx.Limits(max_connections=self.settings.max_in_flight),
-            headers={"User-Agent": USER_AGENT},
-        ) as client:
-            try:
-                await self._claim_loop(client)
-            finally:
-                await self._drain()
+        # No redirects (a 3xx is not a delivery; the URL should be fixed instead), no proxy
+        # from the environment, only allowed addresses: outbound.client.
+        client = OutboundClient(
+            self.settings.url_policy, max_connections=self.settings.max_in_flight
+        )
+        try:
+            await self._claim_loop(client)
+        finally:
+            await self._drain()
+            await client.aclose()
 
-    async def _claim_loop(self, client: httpx.AsyncClient) -> None:
+    async def _claim_loop(self, client: OutboundClient) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
             free = self.settings.max_in_flight - len(self._sending)
@@ -178,38 +180,54 @@ class WebhookSender:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _send(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+    async def _send(self, client: OutboundClient, delivery: Delivery) -> None:
         body = delivery.body.encode()
         headers = {
+            "User-Agent": USER_AGENT,
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(delivery.secret, body),
             DELIVERY_HEADER: str(delivery.id),
         }
         status: int | None = None
         error: str | None = None
+        refused = False
         started = time.monotonic()
         try:
-            # httpx's timeout bounds each phase; this bounds the whole try, so a receiver
-            # trickling bytes cannot hold it past the claim's lease.
-            async with (
-                asyncio.timeout(self.settings.timeout),
-                client.stream("POST", delivery.url, content=body, headers=headers) as response,
-            ):
-                status = response.status_code  # the response body is not read: nobody needs it
-        except (TimeoutError, httpx.TimeoutException):
-            error = f"no response within {self.settings.timeout:g} s"
-        except Exception as failure:  # refused, reset, bad TLS, bad URL...: all worth a retry
-            error = _describe(failure)
+            # The whole try, lookup included, ends within the timeout, so a receiver trickling
+            # bytes cannot hold it past the claim's lease. Nobody needs the reply's body.
+            reply = await client.request(
+                "POST",
+                delivery.url,
+                field="result_url",
+                headers=headers,
+                content=body,
+                timeout=self.settings.timeout,
+                max_bytes=0,
+            )
+            status = reply.status
+        except InvalidField as failure:  # points inside: no later try can succeed
+            error, refused = failure.message, True
+        except OutboundError as failure:  # could not connect, no reply...: worth a retry
+            error = failure.message
+        except Exception as failure:  # a bug: recorded, and retried
+            log.exception("sending result callback %s failed", delivery.id)
+            error = f"{type(failure).__name__}"
         duration_ms = (time.monotonic() - started) * 1000.0
-        await self._record(delivery, status, error, duration_ms)
+        await self._record(delivery, status, error, duration_ms, refused=refused)
 
     async def _record(
-        self, delivery: Delivery, status: int | None, error: str | None, duration_ms: float
+        self,
+        delivery: Delivery,
+        status: int | None,
+        error: str | None,
+        duration_ms: float,
+        *,
+        refused: bool = False,
     ) -> None:
         now = self.store.clock()
         ok = status is not None and 200 <= status < 300
         deadline = delivery.created_at + self.settings.give_up_after
-        gave_up = not ok and now >= deadline
+        gave_up = not ok and (refused or now >= deadline)
         next_at: float | None = None
         if not ok and not gave_up:
             wait = next_delay(
@@ -243,15 +261,6 @@ class WebhookSender:
             log.warning("result callback failed for good: %s", error or status, extra=extra)
         else:
             log.info("result callback try failed: %s", error or status, extra=extra)
-
-
-def _describe(error: Exception) -> str:
-    """``Type: message``, with the underlying cause when the message hides it."""
-    text = f"{type(error).__name__}: {error}".rstrip(": ")
-    cause = error.__cause__ or error.__context__
-    if cause is not None and str(cause) and str(cause) not in text:
-        text += f" ({cause})"
-    return text
 
 
 __all__ = [

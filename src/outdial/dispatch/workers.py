@@ -10,7 +10,7 @@ import asyncio
 from types import TracebackType
 
 from outdial.dispatch.dialer import Dialer, DialerSettings
-from outdial.dispatch.webhooks import WebhookSender
+from outdial.dispatch.webhooks import WebhookSender, WebhookSettings
 from outdial.store.store import Store
 
 
@@ -24,7 +24,11 @@ class Workers:
 
     def __init__(self, store: Store, settings: DialerSettings) -> None:
         self.dialer = Dialer(store, settings)
-        self.sender = WebhookSender(store, worker_id=self.dialer.worker_id)
+        self.sender = WebhookSender(
+            store,
+            WebhookSettings(url_policy=settings.url_policy),
+            worker_id=self.dialer.worker_id,
+        )
         self._stopping = asyncio.Event()
         self._dialing: asyncio.Task[None] | None = None
         self._sending: asyncio.Task[None] | None = None

@@ -40,6 +40,7 @@ from outdial.calls import Call, CalleeType, CallStatus
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.flow.tts import EspeakSynthesizer, TtsCache
 from outdial.options import Schedule
+from outdial.outbound.policy import UrlPolicy, parse_networks
 from outdial.store import db
 from outdial.store.store import NewCall, Store, new_call_ids
 from outdial.telephony.sip.config import SipTrunkConfig
@@ -105,7 +106,12 @@ def _dial(store: Store, account: Account, call_id: str, tmp_path: Path) -> Call:
         return store.get_call(account, call_id).status in FINAL
 
     async def main() -> None:
-        settings = DialerSettings(lease=5.0, poll=0.05, tts_cache=_tts_cache(tmp_path))
+        settings = DialerSettings(
+            lease=5.0,
+            poll=0.05,
+            tts_cache=_tts_cache(tmp_path),
+            url_policy=UrlPolicy(parse_networks("127.0.0.0/8")),  # the tests' web services
+        )
         dialer = Dialer(store, settings, worker_id="sip-flows")
         task = asyncio.create_task(dialer.run())
         deadline = time.monotonic() + 30.0

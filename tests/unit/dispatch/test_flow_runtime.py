@@ -72,3 +72,26 @@ def test_a_failed_synthesis_is_raised_when_the_prompt_is_played() -> None:
 
     with pytest.raises(TtsError, match="espeak-ng failed"):
         asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://0x7f000001:8000/", "127.0.0.1 is a loopback address"),
+        ("http://localhost:8000/", "'localhost' is a local name"),
+    ],
+)
+def test_an_http_step_pointing_inside_gets_an_error_and_sends_nothing(url: str, error: str) -> None:
+    from outdial.flow import actions as a
+
+    async def scenario() -> str | None:
+        flows = runtime(SlowVoice())
+        try:
+            outcome = await flows._http(a.HttpRequest("r1", "GET", url, {}, None, 2.0))
+        finally:
+            await flows.close()
+        assert outcome.status is None
+        return outcome.error
+
+    assert asyncio.run(scenario()) == f"url: may not point inside: {error}"
