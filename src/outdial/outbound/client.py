@@ -16,6 +16,8 @@ tell a port scanner which ports are open behind an allowed network).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import ipaddress
 import socket
 from collections.abc import Mapping
@@ -27,6 +29,7 @@ from outdial.errors import InvalidField
 from outdial.outbound.policy import Address, Target, UrlPolicy
 
 MAX_CONNECTIONS = 100
+QUEUE_LOOKUP_S = 2.0  # seconds a queue request waits for its result URL's lookup
 
 
 class OutboundError(Exception):
@@ -152,16 +155,26 @@ async def resolve(host: str, port: int) -> list[Address]:
 
 def check_resolved(policy: UrlPolicy, url: str, field: str) -> None:
     """At queue time: the URL's static check, then every address its host resolves to now.
-    A name that does not resolve yet is let through: it is checked again at each send."""
+    A name that does not resolve yet, or not within QUEUE_LOOKUP_S, is let through: it is
+    checked again at each send."""
     target = policy.check(url, field)
     if target.address is not None:
         return
+    lookup = _lookups().submit(
+        socket.getaddrinfo, target.host, target.port, type=socket.SOCK_STREAM
+    )
     try:
-        found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
+        found = lookup.result(timeout=QUEUE_LOOKUP_S)
+    except (socket.gaierror, UnicodeError, OSError, concurrent.futures.TimeoutError):
         return
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     policy.check_addresses(addresses, target.host, field)
+
+
+@functools.cache
+def _lookups() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for queue-time lookups, which have no timeout of their own."""
+    return concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="url-lookup")
 
 
 __all__ = ["InvalidField", "OutboundClient", "OutboundError", "Reply", "check_resolved", "resolve"]
