@@ -81,8 +81,9 @@ async def _flow_text(request: Request) -> str:
 )
 async def put_flow(request: Request, application_id: AppId, account: AccountDep) -> Response:
     store = services(request).store
-    text = await _flow_text(request)
+    # Whose application first: a stranger learns nothing from how their body is refused.
     app = await to_thread.run_sync(store.application_of, account, application_id)
+    text = await _flow_text(request)
     saved, warnings = await to_thread.run_sync(save_flow, store, app.id, text, account.email)
     body = _version(saved, source=False)
     body["warnings"] = [w.as_dict() for w in warnings]
@@ -155,6 +156,7 @@ async def put_audio(
     request: Request, application_id: AppId, name: AudioName, account: AccountDep
 ) -> Response:
     store = services(request).store
+    app = await to_thread.run_sync(store.application_of, account, application_id)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in AUDIO_MEDIA_TYPES:
         raise UnsupportedMediaType(
@@ -167,7 +169,6 @@ async def put_audio(
         ulaw = prompt_ulaw(data, raw_ulaw=raw)
     except AudioFormatError as error:
         raise BadRequest(f"body: {error}") from None
-    app = await to_thread.run_sync(store.application_of, account, application_id)
     seconds = await to_thread.run_sync(store.save_audio, app.id, name, ulaw)
     return render(
         request, {"application_id": app.id, "audio": name, "duration_s": round(seconds, 2)}
