@@ -20,6 +20,7 @@ from outdial.api import flows as flow_routes
 from outdial.api.body import BodyLimit
 from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import Services, router
+from outdial.api.throttle import SignInThrottle
 from outdial.config import Settings
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.dispatch.workers import Workers
@@ -107,6 +108,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     if settings.session_secret is None:
         log.warning("no session secret set: web UI sign-ins end when this process stops")
     app.state.session_codec = SessionCodec(settings.session_secret or secrets.token_hex(32))
+    app.state.sign_in_throttle = SignInThrottle()  # web sign-ins and API keys alike
     web_pages.install(app)
     app.include_router(web_routes.router)
     app.include_router(web_upload.router)

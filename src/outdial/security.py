@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -27,6 +28,16 @@ def developer_key_matches(key: str, key_hash: str) -> bool:
 
 def new_webhook_secret() -> str:
     return secrets.token_hex(32)
+
+
+# Compared against when there is no account: the same work as a real check, never a match
+# (no key hashes to it, and the dummy password is random).
+DUMMY_KEY_HASH = "0" * 64
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def hash_password(password: str) -> str:

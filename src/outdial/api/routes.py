@@ -26,6 +26,7 @@ from outdial.api.body import (
 )
 from outdial.api.ratelimit import RateLimiter
 from outdial.api.render import render
+from outdial.api.throttle import SignInThrottle
 from outdial.calls import CalleeType, CallStatus
 from outdial.config import Settings
 from outdial.errors import (
@@ -72,12 +73,22 @@ async def current_account(
 ) -> Account:
     if credentials is None:
         raise Unauthorized()
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client is not None else "unknown"
+    wait = throttle.wait(credentials.username, address)
+    if wait:  # the same for every e-mail, known or not
+        seconds = SignInThrottle.retry_after(wait)
+        raise TooManyRequests(
+            f"too many failed sign-ins from this address: wait {seconds} s", retry_after=seconds
+        )
     store = services(request).store
     account = await to_thread.run_sync(
         store.authenticate, credentials.username, credentials.password
     )
     if account is None:
+        throttle.failed(credentials.username, address)
         raise Unauthorized("bad credentials: the e-mail or developer key is wrong")
+    throttle.succeeded(credentials.username, address)
     return account
 
 

@@ -83,13 +83,20 @@ class TenantStore(StoreBase):
 
     def authenticate(self, email: str, developer_key: str) -> Account | None:
         row = self._account_row(email)
-        if row is None or not security.developer_key_matches(developer_key, row.key_hash):
+        # An unknown e-mail costs the same hash as a wrong key: its timing names no account.
+        key_hash = row.key_hash if row is not None else security.DUMMY_KEY_HASH
+        if not security.developer_key_matches(developer_key, key_hash) or row is None:
             return None
         return Account(row.id, row.email, row.webhook_secret)
 
     def check_password(self, email: str, password: str) -> Account | None:
         row = self._account_row(email)
-        if row is None or not security.password_matches(password, row.password_hash):
+        # An unknown e-mail (or one without a password) costs the same scrypt as a wrong
+        # password: its timing names no account.
+        stored = row.password_hash if row is not None and row.password_hash else None
+        if not security.password_matches(password, stored or security.dummy_password_hash()):
+            return None
+        if row is None or stored is None:
             return None
         return Account(row.id, row.email, row.webhook_secret)
 

@@ -17,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from outdial.accounts import Account, Deployment
-from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import services
+from outdial.api.throttle import SignInThrottle
 from outdial.errors import Conflict, Forbidden, NotFound, OutdialError
 from outdial.web import charts, display, flowview
 from outdial.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec, csrf_ok
@@ -36,8 +36,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
-LOGIN_RATE = 1 / 6  # sign-in attempts per second per account, sustained (10 a minute)
-LOGIN_BURST = 10  # attempts an account may have at once
 NO_PAGE = "There is no such page in your account."
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -104,10 +102,15 @@ async def operator(request: Request) -> Operator:
     return Operator(account, session)
 
 
-def login_limiter(request: Request) -> RateLimiter:
-    """Sign-in attempts per account: slows password guessing to a crawl."""
-    found: RateLimiter = request.app.state.login_limiter
+def sign_in_throttle(request: Request) -> SignInThrottle:
+    """Failed sign-ins, web and API alike: slows guessing without locking the owner out."""
+    found: SignInThrottle = request.app.state.sign_in_throttle
     return found
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy, the one it forwards, if uvicorn trusts it)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def is_htmx(request: Request) -> bool:
@@ -228,7 +231,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(SignInRequired, sign_in_required)
-    app.state.login_limiter = RateLimiter(LOGIN_RATE, LOGIN_BURST)
     app.add_exception_handler(PageNotFound, not_found)
     app.add_exception_handler(CsrfRefused, csrf_refused)
 

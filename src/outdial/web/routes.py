@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from outdial.accounts import Deployment
-from outdial.api.ratelimit import RateLimiter
 from outdial.api.routes import MAX_ID, services
+from outdial.api.throttle import SignInThrottle
 from outdial.calls import FINAL_STATUSES, Call, CalleeType
 from outdial.errors import Forbidden, NotFound
 from outdial.store.newcalls import CallQuery
@@ -23,16 +23,17 @@ from outdial.web.pages import (
     Operator,
     PageNotFound,
     check_csrf,
+    client_address,
     deployment_of,
     finish,
     is_htmx,
-    login_limiter,
     operator,
     queue_url,
     redirect,
     render,
     safe_next,
     session_of,
+    sign_in_throttle,
 )
 from outdial.web.session import sign_in, sign_out
 
@@ -90,16 +91,20 @@ async def login(
     status = 400
     if not errors:
         store = services(request).store
-        known = await to_thread.run_sync(store.account_by_email, email)
-        wait = login_limiter(request).acquire(known.id) if known else 0.0
+        throttle, address = sign_in_throttle(request), client_address(request)
+        # The same for every e-mail, known or not: a 429 or its timing names no account.
+        wait = throttle.wait(email, address)
         if wait:
-            seconds = RateLimiter.retry_after(wait)
+            seconds = SignInThrottle.retry_after(wait)
             errors["password"] = f"Too many sign-in attempts: wait {seconds} s and try again."
             status = 429
         else:
             account = await to_thread.run_sync(store.check_password, email, password)
             if account is None:
+                throttle.failed(email, address)
                 errors["password"] = "The e-mail address or the password is wrong."
+            else:
+                throttle.succeeded(email, address)
     if account is None:
         context = {
             "next": safe_next(next),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from api_support import Tenant, TestClient, error_of
 
+from outdial.api.throttle import PER_PAIR
 from outdial.store.store import Store
 
 E164 = "+16175551234"
@@ -284,3 +285,19 @@ def test_an_unknown_path_is_404_with_an_error_body(client: TestClient, tenant: T
     response = client.get("/api/nothing-here", auth=tenant.auth)
 
     error_of(response, 404)
+
+
+def test_guessing_developer_keys_is_slowed_the_same_for_unknown_e_mails(
+    client: TestClient, tenant: Tenant
+) -> None:
+    def statuses(email: str) -> list[int]:
+        return [
+            client.get(tenant.base + "/calls", auth=(email, "guess")).status_code
+            for _ in range(PER_PAIR.burst + 2)
+        ]
+
+    expected = [401] * PER_PAIR.burst + [429, 429]
+    assert statuses(tenant.email) == statuses("nobody@example.com") == expected
+    slowed = client.get(tenant.base + "/calls", auth=tenant.auth)  # even the right key, here
+    assert error_of(slowed, 429).startswith("too many failed sign-ins from this address")
+    assert int(slowed.headers["retry-after"]) >= 1

@@ -19,6 +19,7 @@ import pytest
 from api_support import GENEROUS_BURST, GENEROUS_RATE
 from web_support import PASSWORD, csrf_of
 
+from outdial.api.throttle import SignInThrottle
 from outdial.app import create_app
 from outdial.config import Settings
 from outdial.store.store import Store
@@ -183,6 +184,8 @@ def test_the_matrix_covers_every_route_and_public_routes_exist() -> None:
     ("route", "case"), MATRIX, ids=[f"{r.method} {r.path} | {c}" for r, c in MATRIX]
 )
 def test_strangers_are_refused(world: World, route: Route, case: str) -> None:
+    # Each pair on its own: the sign-in throttle would answer 429 after a few wrong keys.
+    world.client.app.state.sign_in_throttle = SignInThrottle()  # type: ignore[attr-defined]
     url = url_of(route, world.owner)
     if route.api:
         auth: tuple[str, str] | None = {
@@ -229,6 +232,7 @@ def test_strangers_are_refused(world: World, route: Route, case: str) -> None:
 
 def test_the_owner_reaches_every_page_the_stranger_cannot(world: World) -> None:
     """The IDs are right: what the stranger got as 404, the owner gets."""
+    world.client.app.state.sign_in_throttle = SignInThrottle()  # type: ignore[attr-defined]
     for route in GUARDED:
         if route.method != "GET" or not route.params:
             continue

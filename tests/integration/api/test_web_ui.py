@@ -13,6 +13,7 @@ import sqlalchemy
 from api_support import Clock, Tenant, TestClient
 from web_support import PASSWORD, csrf_of, sign_in
 
+from outdial.api.throttle import PER_ACCOUNT, PER_PAIR
 from outdial.calls import CalleeType
 from outdial.store.store import Store
 from outdial.trunks import TrunkKind
@@ -364,12 +365,40 @@ def test_queue_calls_works_without_javascript(client: TestClient, tenant: Tenant
 def test_password_guessing_is_slowed_down(client: TestClient, tenant: Tenant) -> None:
     token = csrf_of(client.get("/ui/login").text)
     guess = {"email": tenant.email, "password": "guess", "csrf_token": token}
-    statuses = [client.post("/ui/login", data=guess).status_code for _ in range(11)]
-    assert statuses == [400] * 10 + [429]
+    statuses = [client.post("/ui/login", data=guess).status_code for _ in range(PER_PAIR.burst + 1)]
+    assert statuses == [400] * PER_PAIR.burst + [429]
     refused = client.post("/ui/login", data={**guess, "password": PASSWORD})
     assert refused.status_code == 429
     assert "Too many sign-in attempts" in refused.text
     assert client.get("/ui/deployments", follow_redirects=False).status_code == 303
+
+
+def test_guessing_an_unknown_email_looks_the_same(client: TestClient, tenant: Tenant) -> None:
+    token = csrf_of(client.get("/ui/login").text)
+
+    def statuses(email: str) -> list[int]:
+        guess = {"email": email, "password": "guess", "csrf_token": token}
+        return [client.post("/ui/login", data=guess).status_code for _ in range(8)]
+
+    known, unknown = statuses(tenant.email), statuses("nobody@example.com")
+    assert known == unknown == [400] * PER_PAIR.burst + [429] * (8 - PER_PAIR.burst)
+
+
+def test_the_owner_is_not_locked_out_by_guesses_from_elsewhere(
+    make_client: Callable[..., TestClient], tenant: Tenant
+) -> None:
+    owner = make_client()
+    sign_in(owner, tenant)  # from this address before the attack
+    throttle = owner.app.state.sign_in_throttle  # type: ignore[attr-defined]
+    for n in range(PER_ACCOUNT.burst + 20):  # guesses from many addresses
+        address = f"198.51.100.{n % 250}"
+        if not throttle.wait(tenant.email, address):
+            throttle.failed(tenant.email, address)
+    assert throttle.wait(tenant.email, "198.51.100.77") > 0  # strangers are held back
+
+    again = make_client()
+    again.app.state.sign_in_throttle = throttle  # type: ignore[attr-defined]
+    sign_in(again, tenant)  # the owner's address (testclient) still signs in
 
 
 def test_a_deployment_without_a_trunk_says_its_calls_are_not_dialed(
