@@ -11,7 +11,7 @@ from web_support import sign_in
 
 from outdial.calls import CalleeType
 from outdial.policy import AttemptResult
-from outdial.store.progress import AnswerOp, ClaimRef, DetectedOp, FinishOp
+from outdial.store.progress import AnswerOp, ClaimRef, DetectedOp, FinishOp, ProgressOp
 from outdial.store.store import Store
 from outdial.trunks import TrunkKind
 
@@ -33,7 +33,7 @@ def _answered(
     call_id = queue_call(tenant, "+16175550101")
     [claim] = store.claim("w", lease=30.0, limit=1, hours=lambda *_: ([], {}))
     ref = ClaimRef(claim.call_pk, claim.attempt)
-    ops = [AnswerOp(ref, "w", T0)]
+    ops: list[ProgressOp] = [AnswerOp(ref, "w", T0)]
     ops += [
         DetectedOp(ref, "w", kind, cause, ms, beep, T0 + ms / 1000)
         for kind, cause, ms, beep in verdicts
