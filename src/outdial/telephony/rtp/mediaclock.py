@@ -56,10 +56,6 @@ class GapFiller:
         self._filled = 0  # frames owed since then that were added
         self.noise_dbov: int | None = None  # comfort noise level while the far end is silent
 
-    @property
-    def started(self) -> bool:
-        return self._heard_at is not None
-
     def start(self, now: float, audio_packets: int) -> None:
         """The call is up: from now on, time without audio is silence."""
         if self._heard_at is None:
@@ -71,13 +67,16 @@ class GapFiller:
 
     def tick(self, now: float, audio_packets: int) -> int:
         """Frames of silence to add now (0 while audio flows or before ``start``)."""
-        if self._heard_at is None:
+        heard_at = self._heard_at
+        if heard_at is None:
             return 0
         if audio_packets != self._packets:  # audio came since the last tick: all is well
-            self._heard_at, self._packets, self._filled = now, audio_packets, 0
+            self._packets = audio_packets
+            self._heard_at = now
+            self._filled = 0
             self.noise_dbov = None
             return 0
-        quiet = now - self._heard_at
+        quiet = now - heard_at
         if quiet < MEDIA_GAP - CLOCK_SLACK and self.noise_dbov is None:
             return 0
         owed = int(quiet / FRAME_S + 0.5)  # ticks come every 20 ms: round, not floor

@@ -235,10 +235,11 @@ class RtpSession(asyncio.DatagramProtocol):
         """Nothing queued to send."""
         return not self._events and not self._outgoing and not self._prompts
 
-    def listen(self) -> None:
-        """The call is up: from the next tick, time without the callee's audio is silence
-        (``on_audio`` gets silent frames, or comfort noise, in real time)."""
+    def listen(self, now: float) -> None:
+        """The call is up (at loop time ``now``): from then on, time without the callee's
+        audio is silence (``on_audio`` gets silent frames, or comfort noise, in real time)."""
         self._listen = True
+        self._gaps.start(now, self.audio_packets)
 
     def tick(self, now: float | None = None) -> None:
         """This 20 ms frame: send its packet; and, when listening (``now`` is the clock's
@@ -248,9 +249,6 @@ class RtpSession(asyncio.DatagramProtocol):
         self._send_frame()
 
     def _fill_gap(self, now: float) -> None:
-        if not self._gaps.started:
-            self._gaps.start(now, self.audio_packets)
-            return
         frames = self._gaps.tick(now, self.audio_packets)
         if not frames:
             return

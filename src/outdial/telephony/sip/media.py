@@ -70,7 +70,7 @@ class CallMedia:
         if rtp is None:
             return
         rtp.sending = True
-        rtp.listen()
+        rtp.listen(asyncio.get_running_loop().time())
         self.host.clock.add(rtp)  # an answer without SDP: the clock still keeps the time
         if rtp.remote is not None and rtp.direction in ("sendrecv", "sendonly"):
             self._watchdog = MediaWatchdog(rtp, self.host.media_timeout, self._on_silence)

@@ -101,7 +101,7 @@ def _listening_session() -> tuple[RtpSession, list[bytes]]:
     session.connection_made(cast(Any, _Transport()))
     session.set_remote(MediaParams("127.0.0.1", 4000, PCMU, 101, "sendrecv"))
     session.sending = True
-    session.listen()
+    session.listen(0.0)
     return session, audio
 
 
