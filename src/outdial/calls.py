@@ -123,6 +123,25 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectedVerdict:
+    """One of an answered attempt's verdicts: its first, or a revision of the one before (a
+    verdict with another callee type: a "person" who turns out to be a voicemail)."""
+
+    callee_type: CalleeType
+    cause: str  # the detection rule that decided
+    decided_ms: int  # ms of the callee's audio from answer when it was decided
+    at: float | None  # Unix seconds it was recorded; None for attempts older than revisions
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "callee_type": self.callee_type.value,
+            "cause": self.cause,
+            "decided_ms": self.decided_ms,
+            "timestamp": _seconds(self.at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     number: int
     started_at: float
@@ -135,6 +154,9 @@ class Attempt:
     detect_cause: str | None = None  # the detection rule that decided an answered attempt
     decided_ms: int | None = None  # ms of the callee's audio heard when detection decided
     beep_end_ms: int | None = None  # ms from answer where the voicemail beep ended
+    # The first verdict and each revision, oldest first (empty: none kept, or none made).
+    # ``detect_cause``, ``decided_ms`` and ``callee_type`` are the latest verdict's.
+    verdicts: tuple[DetectedVerdict, ...] = ()
     flow_version: int | None = None  # the stored flow version the attempt ran
     # The flow's steps as they ran: {step, type, start_ms, end_ms, outcome}; None: no flow ran
     flow_trace: tuple[dict[str, Any], ...] | None = None
@@ -150,16 +172,37 @@ class Attempt:
             "cause": self.cause,
             "callee_type": self.callee_type.value if self.callee_type else None,
             "duration": None if self.duration is None else round(self.duration),
-            "detection": None
-            if self.detect_cause is None
-            else {
-                "cause": self.detect_cause,
-                "decided_ms": self.decided_ms,
-                "beep_end_ms": self.beep_end_ms,
-            },
+            "detection": self._detection(),
             "flow": None
             if self.flow_trace is None
             else {"version": self.flow_version, "trace": list(self.flow_trace)},
+        }
+
+    @property
+    def first_verdict(self) -> DetectedVerdict | None:
+        """Detection's first verdict. For an attempt recorded before revisions were kept,
+        the only one there is (its time unknown)."""
+        if self.verdicts:
+            return self.verdicts[0]
+        if self.detect_cause is None or self.decided_ms is None or self.callee_type is None:
+            return None
+        return DetectedVerdict(self.callee_type, self.detect_cause, self.decided_ms, None)
+
+    @property
+    def revisions(self) -> tuple[DetectedVerdict, ...]:
+        """The verdicts that changed the callee type, in order; the last is the attempt's."""
+        return self.verdicts[1:]
+
+    def _detection(self) -> dict[str, Any] | None:
+        if self.detect_cause is None:
+            return None
+        first = self.first_verdict
+        return {
+            "cause": self.detect_cause,
+            "decided_ms": self.decided_ms,
+            "beep_end_ms": self.beep_end_ms,
+            "first": None if first is None else first.details(),
+            "revisions": [revision.details() for revision in self.revisions],
         }
 
 

@@ -3,7 +3,8 @@
 An operator signs in, queues a CSV with good and bad rows, watches the calls complete on the
 simulated trunk without reloading, filters, exports, opens a call, cancels a queue and signs
 out; then reads an application's flow and its versions, restores one, and opens a call whose
-flow left a trace, results and a recording that plays. Each page is saved to
+flow left a trace, results and a recording that plays; and a call whose detection revised its
+verdict (first voice, then answeringmachine at the beep). Each page is saved to
 docs/screenshots/ for the README. Chromium must be installed
 (``scripts/system-deps`` does it): without it these tests fail, they never skip.
 """
@@ -490,4 +491,114 @@ def test_the_queue_page_reads_at_phone_width(
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow} px at phone width"
     shot(page, "outbound-queue-phone")
+    context.close()
+
+
+# A reminder call whose callee was first taken for a person, then revised to a voicemail when
+# its beep came: the dialer's records written straight into the demo's database, as above.
+REMINDER_FLOW = (
+    Path(__file__).resolve().parents[2] / "examples" / "flows" / "appointment_reminder.yaml"
+)
+REVISED_TRACE = [
+    {"step": "greet", "type": "say", "start_ms": 0, "end_ms": 5000, "outcome": "played"},
+    {"step": "who", "type": "detect", "start_ms": 5000, "end_ms": 5000, "outcome": "voice"},
+    {
+        "step": "ask",
+        "type": "menu",
+        "start_ms": 5000,
+        "end_ms": 6400,
+        "outcome": "interrupted: answeringmachine",
+    },
+    {"step": "message", "type": "wait_beep", "start_ms": 6400, "end_ms": 6400, "outcome": "beep"},
+    {"step": "leave", "type": "say", "start_ms": 6400, "end_ms": 13900, "outcome": "played"},
+    {"step": "left", "type": "result", "start_ms": 13900, "end_ms": 13900, "outcome": "fields"},
+    {"step": "done", "type": "hangup", "start_ms": 13900, "end_ms": 13900, "outcome": "hangup"},
+]
+
+
+def seed_revised_call(database_url: str, email: str) -> str:
+    """A reminder call whose detection said voice at 1.2 s, then answeringmachine at 6.4 s
+    (the beep): returns the call ID."""
+    from outdial.calls import CalleeType
+    from outdial.options import Schedule
+    from outdial.policy import AttemptResult
+    from outdial.store.newcalls import NewCall, new_call_ids
+    from outdial.store.progress import AnswerOp, ClaimRef, DetectedOp, FinishOp
+    from outdial.store.store import Store
+    from outdial.trunks import TrunkKind
+
+    clock = AheadClock()
+    store = Store.open(database_url, clock=clock)
+    try:
+        app = store.create_application(email, "Reminders")
+        store.save_flow(app.id, REMINDER_FLOW.read_text(), "yaml", email)
+        trunk = store.create_trunk(
+            "reminder-simulated", TrunkKind.SIMULATED, lines=2, cps=1.0, config='{"rules": []}'
+        )
+        deployment = store.create_deployment(app.id, name="Reminders", trunk_id=trunk.id)
+        [call_id] = new_call_ids(1)
+        params = json.dumps({"first_name": "Ann", "date": "Tuesday at 10"})
+        store.queue_calls(
+            deployment,
+            Schedule(start_at=time.time() + AHEAD / 2),  # due for the demo's dialer later
+            [NewCall(call_id, "+16175550166", None, None, "reminder-0166", params, None)],
+        )
+        clock.offset = AHEAD
+        [claim] = store.claim(
+            "browser-test", lease=60.0, limit=1, hours=lambda *_: ([], {}), trunk_ids=[trunk.id]
+        )
+        ref = ClaimRef(claim.call_pk, claim.attempt)
+        answered = clock() + 3.0
+        voice, machine = CalleeType.VOICE, CalleeType.ANSWERINGMACHINE
+        store.apply_progress(
+            [
+                AnswerOp(ref, "browser-test", answered),
+                DetectedOp(
+                    ref, "browser-test", voice, "short greeting then silence", 1200, None,
+                    answered + 1.2,
+                ),
+                DetectedOp(
+                    ref, "browser-test", machine, "beep after greeting", 6400, 6400,
+                    answered + 6.4,
+                ),
+            ]
+        )  # fmt: skip
+        store.merge_results(claim.call_pk, {"voicemail": "left"})
+        store.record_flow_trace(claim.call_pk, claim.attempt, 1, REVISED_TRACE)
+        result = AttemptResult(True, machine, "hung up by the call flow")
+        store.apply_progress([FinishOp(ref, "browser-test", result, answered + 14.0)])
+        return call_id
+    finally:
+        store.close()
+
+
+def test_a_call_page_shows_a_revised_verdict(
+    demo: tuple[Demo, dict[str, str]], browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    server, credentials = demo
+    call_id = seed_revised_call(server.database_url, credentials["email"])
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="America/New_York"
+    )
+    context.set_default_timeout(UI_TIMEOUT)
+    page = context.new_page()
+    page.goto(server.url + "/ui/login")
+    page.fill("#email", credentials["email"])
+    page.fill("#password", credentials["password"])
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Deployments")).to_be_visible()
+    page.goto(f"{server.url}/ui/calls/{call_id}")
+
+    attempt = page.locator("#attempts-table tbody tr")
+    expect(attempt).to_have_count(1)
+    expect(attempt).to_contain_text("answeringmachine")  # the revised verdict is the type
+    verdicts = page.locator("#verdicts-1")
+    expect(verdicts).to_contain_text("first: voice at 1.2 s (short greeting then silence)")
+    expect(verdicts).to_contain_text("revised: answeringmachine at 6.4 s (beep after greeting)")
+    expect(page.locator("table.trace tbody tr").nth(2)).to_contain_text(
+        "interrupted: answeringmachine"
+    )
+    shot(page, "call-revision")
     context.close()

@@ -142,12 +142,100 @@ def test_detection_is_recorded_on_the_attempt_of_a_connected_call(
     details = store.get_call(tenant, machine.call_id).details()
     assert details["callee_type"] == "answeringmachine"
     [attempt] = details["attempt_details"]
+    first = {
+        "callee_type": "answeringmachine",
+        "cause": "beep after greeting",
+        "decided_ms": 5320,
+        "timestamp": int(T0 + 6),
+    }
     assert attempt["detection"] == {
         "cause": "beep after greeting",
         "decided_ms": 5320,
         "beep_end_ms": 5320,
+        "first": first,
+        "revisions": [],
     }
     assert store.get_call(tenant, ringing.call_id).attempt_list[0].detect_cause is None
+
+
+VOICE, MACHINE = CalleeType.VOICE, CalleeType.ANSWERINGMACHINE
+
+
+def test_a_revised_verdict_keeps_the_first_and_becomes_the_callee_type(
+    store: Store, tenant: Account, dep: Deployment
+) -> None:
+    """A person at 1.2 s, then a beep at 5.1 s: the attempt keeps both; the call and the
+    attempt are the machine; a later beep update of the same verdict is no revision."""
+    [claim] = claim_calls(store, dep, 1)
+    store.apply_progress([AnswerOp(ref(claim), "w", T0)])
+    store.apply_progress(
+        [DetectedOp(ref(claim), "w", VOICE, "short greeting then silence", 1200, None, T0 + 2)]
+    )
+    assert store.get_call(tenant, claim.call_id).callee_type is VOICE
+    store.apply_progress(
+        [DetectedOp(ref(claim), "w", MACHINE, "beep after voice verdict", 5100, 5060, T0 + 6)]
+    )
+    assert store.get_call(tenant, claim.call_id).callee_type is MACHINE  # while still up
+    store.apply_progress(  # a second beep moves its end: same verdict, no revision
+        [DetectedOp(ref(claim), "w", MACHINE, "beep after voice verdict", 5100, 5900, T0 + 7)]
+    )
+    store.apply_progress([FinishOp(ref(claim), "w", AttemptResult(True, MACHINE, "bye"), T0 + 9)])
+
+    call = store.get_call(tenant, claim.call_id)
+    assert call.callee_type is MACHINE
+    [attempt] = call.attempt_list
+    assert attempt.callee_type is MACHINE
+    assert [(v.callee_type, v.cause, v.decided_ms, v.at) for v in attempt.verdicts] == [
+        (VOICE, "short greeting then silence", 1200, T0 + 2),
+        (MACHINE, "beep after voice verdict", 5100, T0 + 6),
+    ]
+    assert call.details()["attempt_details"][0]["detection"] == {
+        "cause": "beep after voice verdict",
+        "decided_ms": 5100,
+        "beep_end_ms": 5900,
+        "first": {
+            "callee_type": "voice",
+            "cause": "short greeting then silence",
+            "decided_ms": 1200,
+            "timestamp": int(T0 + 2),
+        },
+        "revisions": [
+            {
+                "callee_type": "answeringmachine",
+                "cause": "beep after voice verdict",
+                "decided_ms": 5100,
+                "timestamp": int(T0 + 6),
+            }
+        ],
+    }
+
+
+def test_revisions_in_one_batch_and_per_attempt(
+    store: Store, tenant: Account, dep: Deployment
+) -> None:
+    """Several verdicts of one call in one transaction (group commit) are all kept, in
+    order; a revision back is a revision too; another worker's verdict is refused."""
+    [claim] = claim_calls(store, dep, 1)
+    r = ref(claim)
+    outcomes = store.apply_progress(
+        [
+            AnswerOp(r, "w", T0),
+            DetectedOp(r, "w", VOICE, "short greeting then silence", 900, None, T0 + 1),
+            DetectedOp(r, "w", MACHINE, "greeting phrase", 3000, None, T0 + 3),
+            DetectedOp(r, "w", VOICE, "a person after all", 4000, None, T0 + 4),
+            DetectedOp(r, "other", MACHINE, "not this worker's call", 4500, None, T0 + 4),
+        ]
+    )
+    assert outcomes == [True, True, True, True, None]
+    [attempt] = store.get_call(tenant, claim.call_id).attempt_list
+    assert [(v.callee_type, v.decided_ms) for v in attempt.verdicts] == [
+        (VOICE, 900),
+        (MACHINE, 3000),
+        (VOICE, 4000),
+    ]
+    assert attempt.first_verdict == attempt.verdicts[0]
+    assert attempt.revisions == attempt.verdicts[1:]
+    assert (attempt.callee_type, attempt.detect_cause) == (VOICE, "a person after all")
 
 
 def test_a_bad_operation_fails_alone(store: Store, tenant: Account, dep: Deployment) -> None:

@@ -14,7 +14,7 @@ from outdial.store.store import Store
 from outdial.store.tables import metadata
 
 MakeDatabase = Callable[..., str]
-HEAD = "0004"
+HEAD = "0005"
 
 
 @pytest.fixture

@@ -111,10 +111,21 @@ class Event(BaseModel):
     timestamp: int
 
 
+class DetectedVerdict(BaseModel):
+    """One verdict of detection: the first, or a revision (another callee type)."""
+
+    callee_type: str
+    cause: str
+    decided_ms: int
+    timestamp: int | None
+
+
 class Detection(BaseModel):
     cause: str
     decided_ms: int | None
     beep_end_ms: int | None
+    first: DetectedVerdict | None
+    revisions: list[DetectedVerdict]
 
 
 class AttemptDetails(BaseModel):

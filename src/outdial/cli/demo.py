@@ -36,6 +36,9 @@ DEMO_PHONE_NUMBER = "+16175550123"  # the callee in the banner's curl line: pres
 DEMO_FLOW = "appointment_reminder"
 DEMO_PARAMETERS = {"first_name": "Ann", "date": "Tuesday at 10"}  # the flow's ${variables}
 FRONT_DESK = "+16175550100"  # where the reminder's option 2 transfers (FLOWS.md)
+# A voicemail that says "Hello?", pauses 2 s, then asks for a message and beeps late: its first
+# verdict is a person's; a detector that revises turns it into a machine (docs/detection.md).
+LATE_BEEP_VOICEMAIL = "+16175550166"
 
 # Seconds from the answer: the greeting (about 5 s) and the menu's prompt have begun by then.
 _PRESS_AT = 9.0
@@ -51,6 +54,13 @@ DEMO_SIM_CONFIG = {
             "outcome": "voice",
             "ring_s": 3.0,
             "callee": {"press": [{"at_s": _PRESS_AT, "digits": "1"}], "hangup_s": 30.0},
+        },
+        {
+            "match": f"^\\{LATE_BEEP_VOICEMAIL}$",
+            "outcome": "answeringmachine",
+            "ring_s": 3.0,
+            "talk_s": 25.0,
+            "callee": {"sound": "voicemail-late-beep"},
         },
         # Numbers ending in 7 to 9: people who ask for the front desk.
         {

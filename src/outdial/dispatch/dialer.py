@@ -26,13 +26,13 @@ from typing import Any, TypeVar
 
 from outdial.calls import CalleeType
 from outdial.config import CALL_LEASE
-from outdial.detect import Verdict
+from outdial.detect import Detector, Verdict
 from outdial.detect.overrides import params_for
 from outdial.dispatch.diallog import DialLog
 from outdial.dispatch.flowcall import FlowCall
 from outdial.dispatch.flows import FlowRuntime
 from outdial.dispatch.hours_filter import hours_filter
-from outdial.dispatch.listening import Listening
+from outdial.dispatch.listening import DetectorFactory, Listening
 from outdial.outbound.policy import UrlPolicy
 from outdial.policy import AttemptResult
 from outdial.store.groupcommit import GroupCommit
@@ -99,8 +99,10 @@ class Dialer:
         worker_id: str | None = None,
         carrier_factory: Callable[[Trunk], Carrier] = build_carrier,
         flows: FlowRuntime | None = None,
+        make_detector: DetectorFactory = Detector,
     ) -> None:
         self.store = store
+        self._make_detector = make_detector  # callee-type detection on each answered call
         self.settings = settings or DialerSettings()
         self.worker_id = worker_id or new_worker_id()
         self._carrier_factory = carrier_factory
@@ -300,6 +302,7 @@ class Dialer:
                 heard,
                 early_sit,
                 flow.listening_finished if flow is not None else None,
+                self._make_detector,
             )
 
         try:  # the leg hangs up at the ring timeout (request.ring_timeout), as Ended says

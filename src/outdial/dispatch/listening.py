@@ -2,8 +2,12 @@
 
 ``Listener`` is pure and synchronous, like the detector it wraps: fed every ``AudioFrame`` the
 leg delivers, it says what to act on. ``Listening`` runs one for a call in the dialer: a task
-that reads the leg's audio, records verdicts once the answer is stored, and settles the callee
-type when the call ends.
+that reads the leg's audio, records verdicts once the answer is stored (a verdict with another
+callee type than the last revises it: the store keeps the first and every revision), and
+settles the callee type when the call ends.
+
+The detector is made by a ``DetectorFactory`` (``Detector`` unless the dialer was given
+another): the one place a test can script the verdicts a call hears.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from outdial.calls import CalleeType
 from outdial.detect import DetectionParams, Detector, Verdict
@@ -20,11 +25,26 @@ from outdial.telephony.carrier import AudioFrame, Leg, close_audio
 log = logging.getLogger(__name__)
 
 
+class VerdictSource(Protocol):
+    """What listening needs of a detector (``outdial.detect.Detector``)."""
+
+    def feed(self, audio: bytes) -> Verdict | None: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    def end(self) -> Verdict: ...
+
+
+DetectorFactory = Callable[[DetectionParams], VerdictSource]
+
+
 class Listener:
-    def __init__(self, params: DetectionParams) -> None:
+    def __init__(self, params: DetectionParams, make_detector: DetectorFactory = Detector) -> None:
         self._params = params
-        self._early: Detector | None = Detector(params)
-        self._answered: Detector | None = None
+        self._make = make_detector
+        self._early: VerdictSource | None = make_detector(params)
+        self._answered: VerdictSource | None = None
         self.sit: Verdict | None = None  # a special information tone heard before answer
 
     def feed(self, frame: AudioFrame) -> Verdict | None:
@@ -32,7 +52,7 @@ class Listener:
         if frame.early:
             return self._feed_early(frame)
         if self._answered is None:
-            self._answered = Detector(self._params)
+            self._answered = self._make(self._params)
             self._early = None
         return self._answered.feed(frame.samples)
 
@@ -46,7 +66,7 @@ class Listener:
             self.sit = verdict
             return verdict
         # Ringback, music or an announcement: not a SIT. Listen afresh for one.
-        self._early = Detector(self._params)
+        self._early = self._make(self._params)
         return None
 
     @property
@@ -69,8 +89,9 @@ class Listening:
         record: Callable[[Verdict], Awaitable[object]],
         early_sit: Callable[[], Awaitable[None]],
         on_finished: Callable[[], None] | None = None,
+        make_detector: DetectorFactory = Detector,
     ) -> None:
-        self.listener = Listener(params)
+        self.listener = Listener(params, make_detector)
         # Set once the answer is stored: a verdict is recorded on a connected call only.
         self.answer_recorded = asyncio.Event()
         self._record = record
@@ -82,6 +103,16 @@ class Listening:
 
     async def _when_connected(self, verdict: Verdict) -> None:
         await self.answer_recorded.wait()
+        last = self._recorded[-1] if self._recorded else None
+        if last is not None and last.callee_type is not verdict.callee_type:
+            log.info(
+                "detection revised %s (%s) to %s (%s) at %d ms",
+                last.callee_type.value,
+                last.cause,
+                verdict.callee_type.value,
+                verdict.cause,
+                verdict.decided_ms,
+            )
         self._recorded.append(verdict)
         await self._record(verdict)
 
@@ -143,4 +174,4 @@ async def stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-__all__ = ["Listener", "Listening", "follow", "stop"]
+__all__ = ["DetectorFactory", "Listener", "Listening", "VerdictSource", "follow", "stop"]

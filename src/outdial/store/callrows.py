@@ -8,7 +8,16 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from outdial.accounts import Account
-from outdial.calls import Attempt, Call, CalleeType, CallStatus, Event, Recording, sources_of
+from outdial.calls import (
+    Attempt,
+    Call,
+    CalleeType,
+    CallStatus,
+    DetectedVerdict,
+    Event,
+    Recording,
+    sources_of,
+)
 from outdial.errors import NotFound
 from outdial.store.tables import batches, calls, deployments, recordings
 
@@ -99,8 +108,21 @@ def attempt_from_row(row: Row[Any]) -> Attempt:
         detect_cause=row.detect_cause,
         decided_ms=row.decided_ms,
         beep_end_ms=row.beep_end_ms,
+        verdicts=verdicts_from_json(row.detection_history),
         flow_version=row.flow_version,
         flow_trace=tuple(json.loads(row.flow_trace)) if row.flow_trace else None,
+    )
+
+
+def verdicts_from_json(text: str | None) -> tuple[DetectedVerdict, ...]:
+    """An attempt's ``detection_history`` column as values."""
+    if not text:
+        return ()
+    return tuple(
+        DetectedVerdict(
+            CalleeType(entry["callee_type"]), entry["cause"], entry["decided_ms"], entry["at"]
+        )
+        for entry in json.loads(text)
     )
 
 

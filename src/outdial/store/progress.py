@@ -8,12 +8,17 @@ call's lease and the statuses the call must be in, so a worker that lost its lea
 cancelled meanwhile, changes nothing. Each operation carries the time the dialer saw the event,
 so a busy database does not make events look later than they were.
 
+Detection's verdicts (``DetectedOp``) keep the latest on the attempt's columns and, in its
+``detection_history``, the first verdict and every revision: a verdict whose callee type
+differs from the one before (a beep found later, with the same callee type, is no revision).
+
 The statements are the same shape whatever the batch holds (``executemany`` with bound
 parameters), so SQLAlchemy compiles each once and reuses it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -111,6 +116,14 @@ class _CallState:
     status: str
     lease_owner: str | None
     answered_at: float | None  # of the attempt the row's ``attempts`` counter names
+    history_json: str | None  # that attempt's detection_history as read
+    history: list[dict[str, Any]] | None = None  # parsed when a verdict comes, then kept
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        """The attempt's first verdict and revisions so far (this batch's included)."""
+        if self.history is None:
+            self.history = json.loads(self.history_json) if self.history_json else []
+        return self.history
 
 
 # Statements with bound parameters for executemany; names must not clash with column names.
@@ -132,6 +145,7 @@ _DETECTED_ATTEMPT = (
         detect_cause=bindparam("b_cause"),
         decided_ms=bindparam("b_decided_ms"),
         beep_end_ms=bindparam("b_beep_end_ms"),
+        detection_history=bindparam("b_history"),
     )
 )
 _DETECTED_CALL = (
@@ -236,7 +250,12 @@ def _read_calls(conn: Connection, pks: set[int]) -> dict[int, _CallState]:
     ordered = sorted(pks)  # one lock order for every batch (PostgreSQL)
     for start in range(0, len(ordered), SELECT_CHUNK):
         rows = conn.execute(
-            select(calls, deployments.c.retry_on, attempts.c.answered_at.label("answered_at"))
+            select(
+                calls,
+                deployments.c.retry_on,
+                attempts.c.answered_at.label("answered_at"),
+                attempts.c.detection_history.label("detection_history"),
+            )
             .join(deployments, deployments.c.id == calls.c.deployment_id)
             .outerjoin(
                 attempts,
@@ -247,7 +266,9 @@ def _read_calls(conn: Connection, pks: set[int]) -> dict[int, _CallState]:
             .with_for_update(of=calls)
         ).all()
         for row in rows:
-            states[row.id] = _CallState(row, row.status, row.lease_owner, row.answered_at)
+            states[row.id] = _CallState(
+                row, row.status, row.lease_owner, row.answered_at, row.detection_history
+            )
     return states
 
 
@@ -284,14 +305,26 @@ class _Batch:
         if isinstance(op, DetectedOp):
             if state.status != CallStatus.CONNECTED.value:
                 return False
+            cause = op.cause[:DETECT_CAUSE_LENGTH]
+            history = state.verdicts()
+            if not history or history[-1]["callee_type"] != op.callee_type.value:
+                history.append(
+                    {
+                        "callee_type": op.callee_type.value,
+                        "cause": cause,
+                        "decided_ms": op.decided_ms,
+                        "at": op.at,
+                    }
+                )
             self.detected_attempts.append(
                 {
                     "b_pk": pk,
                     "b_number": op.claim.attempt,
                     "b_callee_type": op.callee_type.value,
-                    "b_cause": op.cause[:DETECT_CAUSE_LENGTH],
+                    "b_cause": cause,
                     "b_decided_ms": op.decided_ms,
                     "b_beep_end_ms": op.beep_end_ms,
+                    "b_history": json.dumps(history),
                 }
             )
             self.detected_calls.append(

@@ -204,6 +204,10 @@ attempts = Table(
     Column("detect_cause", String(100), nullable=True),
     Column("decided_ms", Integer, nullable=True),
     Column("beep_end_ms", Integer, nullable=True),
+    # The first verdict and every revision of it (a verdict whose callee type differs from
+    # the one before), oldest first: JSON list of {callee_type, cause, decided_ms, at}. The
+    # columns above hold the latest verdict. NULL: detection did not decide (or before 0005).
+    Column("detection_history", Text, nullable=True),
     # The call flow an answered attempt ran: its version (None for a fetched flow or none) and
     # the trace of its steps (JSON list of {step, type, start_ms, end_ms, outcome}).
     Column("flow_version", Integer, nullable=True),

@@ -202,8 +202,9 @@ class Leg(abc.ABC):
         return "failed"
 
     def audio(self) -> AsyncIterator[AudioFrame]:
-        """The callee's audio as it arrives, early media included; ends with the leg.
-        Carriers without audio yield nothing."""
+        """The callee's audio as it arrives, early media included; ends with the leg. From
+        the answer it runs in real time: a far end that sends nothing is heard as silence
+        (SIP's media clock), never as the end. Carriers without audio yield nothing."""
         return _nothing()
 
     def digits(self) -> AsyncIterator[str]:

@@ -8,6 +8,11 @@ Answered outcomes get audio of their kind, from the dial's random generator:
 - ``fax``: the fax answer tone (CED, 2100 Hz) followed by V.21 flags, repeated;
 - ``unknown``: dead air.
 
+A rule may name a scripted sound instead (``SOUNDS``): ``voicemail-late-beep`` is a voicemail
+whose greeting starts like a person ("Hello?"), goes on after a 2 s pause ("Sorry I missed
+you. Please leave a message after the tone.") and beeps 1.2 s later: a detector hears a person
+first and should revise its verdict to a machine.
+
 ``informationtone`` calls carry a special information tone as early media while they ring.
 The speech is espeak-ng recorded once (``sim_clips/``, made by ``scripts/make-sim-audio``); the
 tones are made here. Everything is 16-bit PCM at 8 kHz, as ``AudioFrame`` carries it.
@@ -35,6 +40,10 @@ BEEP_PAUSE_MS = 300.0  # ms between the greeting's last word and the beep
 NOISE_DBFS = -60.0  # a quiet line's background, so silence is not digital zero
 FAX_CYCLE_MS = (2600.0, 1200.0)  # ms of CED, then of V.21 flags
 SIT_DURATIONS = (synth.SIT_SHORT_MS, synth.SIT_SHORT_MS, synth.SIT_LONG_MS)
+LATE_PAUSE_MS = 2000.0  # ms between the late-beep voicemail's "Hello?" and its message
+LATE_BEEP_PAUSE_MS = 1200.0  # ms between its message and its beep
+LATE_BEEP = (1000.0, 400.0)  # Hz, ms
+SOUNDS = ("voicemail-late-beep",)  # what a rule's callee.sound may name
 
 Pcm = npt.NDArray[np.int16]
 
@@ -56,11 +65,26 @@ def _quiet(ms: float, rng: random.Random) -> Pcm:
     return _pcm(noise)
 
 
-def answered_audio(outcome: CalleeType, rng: random.Random, length_s: float) -> Pcm:
-    """``length_s`` seconds of what the callee's side sounds like from answer."""
+def answered_audio(
+    outcome: CalleeType, rng: random.Random, length_s: float, sound: str | None = None
+) -> Pcm:
+    """``length_s`` seconds of what the callee's side sounds like from answer: the sound
+    of ``outcome``, or the scripted ``sound`` (one of ``SOUNDS``) when given. After it, the
+    quiet of a line that stays up until the callee hangs up."""
     total = synth.samples_for(length_s * 1000.0)
     parts: list[Pcm] = []
-    if outcome is CalleeType.VOICE:
+    if sound == "voicemail-late-beep":
+        hz, ms = LATE_BEEP
+        parts += [
+            clip("voicemail-late-hello"),
+            _quiet(LATE_PAUSE_MS, rng),
+            clip("voicemail-late-message"),
+            _quiet(LATE_BEEP_PAUSE_MS, rng),
+            _pcm(synth.tone(hz, ms, dbfs=-14.0)),
+        ]
+    elif sound is not None:
+        raise ValueError(f"no simulated sound {sound!r} (known: {', '.join(SOUNDS)})")
+    elif outcome is CalleeType.VOICE:
         parts.append(clip(rng.choice(PEOPLE)))
     elif outcome is CalleeType.ANSWERINGMACHINE:
         parts += [
@@ -74,10 +98,10 @@ def answered_audio(outcome: CalleeType, rng: random.Random, length_s: float) -> 
             [_pcm(synth.ced(ced_ms, reversals=True)), _pcm(synth.v21_flags(flags_ms))]
         )
         parts += [cycle] * (1 + total // len(cycle))
-    sound = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
-    if len(sound) < total:
-        sound = np.concatenate([sound, _quiet((total - len(sound)) * 1000.0 / 8000.0, rng)])
-    return sound[:total]
+    audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+    if len(audio) < total:
+        audio = np.concatenate([audio, _quiet((total - len(audio)) * 1000.0 / 8000.0, rng)])
+    return audio[:total]
 
 
 def early_media(outcome: CalleeType, length_s: float) -> Pcm | None:
@@ -91,4 +115,4 @@ def early_media(outcome: CalleeType, length_s: float) -> Pcm | None:
     return sound[:total]
 
 
-__all__ = ["answered_audio", "clip", "early_media"]
+__all__ = ["SOUNDS", "answered_audio", "clip", "early_media"]

@@ -20,6 +20,10 @@ time instead of after ``talk_s`` (both in seconds from the answer)::
 
     {"match": ".*", "outcome": "voice",
      "callee": {"press": [{"at_s": 4.0, "digits": "1"}], "hangup_s": 20}}
+
+``callee.sound`` replaces the outcome's usual audio with a scripted one from
+``simaudio.SOUNDS``: ``{"outcome": "answeringmachine", "callee": {"sound":
+"voicemail-late-beep"}}`` is a voicemail that sounds like a person at first and beeps late.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class SimRule:
     talk_s: float = DEFAULT_TALK
     presses: tuple[tuple[float, str], ...] = ()  # (seconds from answer, keys) a person presses
     hangup_s: float | None = None  # seconds from answer the callee hangs up (None: talk_s)
+    sound: str | None = None  # a scripted sound (simaudio.SOUNDS) instead of the outcome's
 
     @property
     def talk(self) -> float:
@@ -159,7 +164,7 @@ def parse_sim_config(data: Any) -> SimConfig:
             if not sum(w for _, w in weights) > 0:
                 raise InvalidField("sim_config", f"{where}: weights must not all be 0")
         ring = raw.get("ring_s")
-        presses, hangup_s = _callee(where, raw.get("callee", {}))
+        presses, hangup_s, sound = _callee(where, raw.get("callee", {}))
         rules.append(
             SimRule(
                 pattern,
@@ -168,16 +173,18 @@ def parse_sim_config(data: Any) -> SimConfig:
                 _number(f"{where}: talk_s", raw.get("talk_s", DEFAULT_TALK)),
                 presses,
                 hangup_s,
+                sound,
             )
         )
     return SimConfig(seed, tuple(rules))
 
 
-def _callee(where: str, raw: Any) -> tuple[tuple[tuple[float, str], ...], float | None]:
-    """A rule's scripted callee: keys pressed at set times, and when it hangs up."""
+def _callee(where: str, raw: Any) -> tuple[tuple[tuple[float, str], ...], float | None, str | None]:
+    """A rule's scripted callee: keys pressed at set times, when it hangs up, what it sounds
+    like."""
     if not isinstance(raw, dict):
         raise InvalidField("sim_config", f"{where}: callee must be an object")
-    unknown = set(raw) - {"press", "hangup_s"}
+    unknown = set(raw) - {"press", "hangup_s", "sound"}
     if unknown:
         raise InvalidField("sim_config", f"{where}: callee: unknown key {sorted(unknown)[0]!r}")
     raw_presses = raw.get("press", [])
@@ -194,7 +201,11 @@ def _callee(where: str, raw: Any) -> tuple[tuple[tuple[float, str], ...], float 
         presses.append((_number(f"{at}: at_s", press["at_s"]), keys.upper()))
     hangup = raw.get("hangup_s")
     hangup_s = None if hangup is None else _number(f"{where}: callee.hangup_s", hangup)
-    return tuple(sorted(presses)), hangup_s
+    sound = raw.get("sound")
+    if sound is not None and sound not in simaudio.SOUNDS:
+        known = ", ".join(simaudio.SOUNDS)
+        raise InvalidField("sim_config", f"{where}: callee.sound: {sound!r} is not one of {known}")
+    return tuple(sorted(presses)), hangup_s, sound
 
 
 def load_sim_config(text: str) -> SimConfig:
@@ -291,7 +302,8 @@ class SimulatedLeg(Leg):
             sound, start = early, 0.0
         elif self.outcome in ANSWERED_CALLEE_TYPES:
             rng = random.Random(f"{self._seed}:{self.request.call_id}:{self.request.attempt}:a")
-            sound, start = simaudio.answered_audio(self.outcome, rng, self.rule.talk), ring
+            sound = simaudio.answered_audio(self.outcome, rng, self.rule.talk, self.rule.sound)
+            start = ring
         else:
             return
         # A reader that starts late (a recording) hears the call from now, not from its start.

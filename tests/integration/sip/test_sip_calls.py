@@ -497,3 +497,46 @@ def test_options_ping(udp_peer: Callable[..., int]) -> None:
 
     assert asyncio.run(ping(udp_peer(answer))) == 200
     assert asyncio.run(ping(udp_peer(lambda data: None))) is None
+
+
+def _rtp_pcap(path: Path, packets: list[tuple[int, bytes]]) -> Path:
+    """A pcap (Ethernet, IPv4, UDP) of RTP packets 20 ms apart, each (payload type, payload),
+    for sipp's ``play_pcap_audio``."""
+    import struct
+
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for index, (payload_type, payload) in enumerate(packets):
+        rtp = struct.pack("!BBHII", 0x80, payload_type, index, index * 160, 0x5EED) + payload
+        udp = struct.pack("!HHHH", 6000, 6002, 8 + len(rtp), 0) + rtp
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), index, 0, 64, 17, 0,
+            bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]),
+        ) + udp  # fmt: skip
+        frame = b"\x00" * 12 + b"\x08\x00" + ip
+        micros = index * 20_000
+        out.append(
+            struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame))
+        )
+        out.append(frame)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def test_a_far_end_that_goes_quiet_with_comfort_noise_is_heard_as_that_noise(
+    sipp: Callable[..., Sipp], tmp_path: Path
+) -> None:
+    """sipp plays 0.6 s of tone, then one RFC 3389 comfort noise packet (-40 dBov), then sends
+    nothing while the call stays up: the callee's audio goes on, in real time, as noise at
+    that level until the call ends; it does not stop at the last packet."""
+    tone = g711.encode((6000 * np.sin(2 * np.pi * 440 * np.arange(4800) / 8000)).astype(np.int16))
+    packets = [(0, tone[i : i + 160]) for i in range(0, len(tone), 160)]
+    pcap = _rtp_pcap(tmp_path / "tone-then-cn.pcap", [*packets, (13, bytes([40]))])
+    peer = sipp("comfort_noise.xml", pcap=pcap, talk_ms=1500)
+    record, _ = run(_call(trunk_config(peer.port)))
+    assert record.ended == Ended(None, "callee hung up")
+    heard = record.audio(early=False).astype(np.float64)
+    assert len(heard) >= 8000 * 1.2  # 0.6 s of tone, then the quiet went on being heard
+    tail = heard[-4000:]  # the last half second: long after the last packet
+    level = 20 * np.log10(np.sqrt(np.mean(tail**2)) / 32767.0)
+    assert -42.0 < level < -38.0, level
+    assert peer.wait() == 0, peer.output()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from flow_support import espeak_clip
 from sip_support import Sipp, tone_file, trunk_config
 
 from outdial.audio import g711
@@ -140,4 +141,38 @@ def test_detection_decides_who_answered_a_sip_call(
         # the beep: 5.2 s of greeting, 250 ms of quiet, then 500 ms of tone
         assert attempt.beep_end_ms is not None
         assert abs(attempt.beep_end_ms - (len(clip("voicemail-carrier")) // 8 + 750)) <= 100
+    assert peer.wait() == 0, peer.output()
+
+
+def test_a_callee_who_says_hello_and_then_sends_no_rtp_is_a_person(
+    live: Store, sipp: Callable[..., Sipp], tmp_path: Path
+) -> None:
+    """sipp streams a spoken "hello?" once and stays on the line sending nothing: the gap is
+    silence on the media clock, so the call is a person with a short greeting, decided while
+    the callee is still there; not `unknown` because the audio ran out."""
+    hello = espeak_clip(tmp_path / "hello.ul", "Hello?")
+    hello_ms = len(hello) * 1000 // 8000
+    peer = sipp("answer_callee_bye.xml", audio=tmp_path / "hello.ul", talk_ms=5000)
+    trunk = live.create_trunk(
+        "sipp", TrunkKind.SIP, lines=5, cps=10.0, config=trunk_config(peer.port).to_json()
+    )
+    account, _ = live.create_account("sip@example.com")
+    app = live.create_application(account.email, "sip hello then quiet")
+    dep = live.create_deployment(app.id, trunk_id=trunk.id)
+    [call_id] = new_call_ids(1)
+    live.queue_calls(
+        dep,
+        Schedule(start_at=time.time()),
+        [NewCall(call_id, "+16175551234", None, None, None, "{}", None)],
+    )
+
+    _dial_until_final(live, lambda: live.get_call(account, call_id).status in FINAL)
+
+    call = live.get_call(account, call_id)
+    assert (call.status, call.callee_type) == (CallStatus.COMPLETED, CalleeType.VOICE)
+    [attempt] = call.attempt_list
+    assert attempt.callee_type is CalleeType.VOICE
+    assert attempt.detect_cause == "short greeting then silence"
+    # decided in the silence after the word, long before the callee hung up
+    assert attempt.decided_ms is not None and hello_ms < attempt.decided_ms < 3000
     assert peer.wait() == 0, peer.output()

@@ -4,7 +4,11 @@ Every session of a carrier is driven by one ``RtpClock`` that ticks every 20 ms 
 for hundreds of calls, not one each). On each tick a session sends one packet: a pending
 DTMF event, else queued audio, else the prompt playing, else silence, so the far end (and
 NATs) see a steady stream with timestamps advancing 160 samples a packet (RFC 3550 §5.1,
-RFC 3551 §4.5.14).
+RFC 3551 §4.5.14). The same tick keeps the callee's side on the media clock once the call is
+up (``listen``): when the far end sends no audio (silence suppression, RFC 3389 comfort
+noise, a callee gone quiet), readers get 20 ms frames of silence (or of the comfort noise)
+in real time instead of nothing (``mediaclock.GapFiller``). No timer of its own: a session
+costs a few comparisons a tick while audio flows.
 Ports come from a ``PortPool`` and go back to it when the session closes.
 """
 
@@ -24,6 +28,13 @@ import numpy as np
 from outdial.audio import g711
 from outdial.telephony.carrier import Playback
 from outdial.telephony.rtp.dtmf import PAUSE_FRAMES, DtmfReceiver, TelephoneEvent, digit_payloads
+from outdial.telephony.rtp.mediaclock import (
+    COMFORT_NOISE,
+    SILENT_FRAME,
+    GapFiller,
+    comfort_noise,
+    comfort_noise_level,
+)
 from outdial.telephony.rtp.packet import HEADER, RTP_VERSION, RtpPacket, RtpParseError, is_rtcp
 from outdial.telephony.sip.sdp import PCMA, PCMU, MediaParams
 
@@ -89,8 +100,9 @@ class RtpClock:
             if delay < -MAX_LAG_FRAMES * FRAME:
                 due = loop.time()  # we stalled: skip ahead instead of bursting
             await asyncio.sleep(max(0.0, delay))
+            now = loop.time()
             for session in list(self._sessions):
-                session.tick()
+                session.tick(now)
 
     async def close(self) -> None:
         self._sessions.clear()
@@ -133,6 +145,10 @@ class RtpSession(asyncio.DatagramProtocol):
         self._buffer: dict[int, tuple[int, bytes]] = {}  # sequence -> (type, payload)
         self._next_seq: int | None = None
         self._pool: PortPool | None = None
+        self.audio_packets = 0  # audio (PCMU/PCMA) packets received
+        self._gaps = GapFiller()  # the callee's silence on the media clock, once listening
+        self._listen = False
+        self._noise: np.random.Generator | None = None  # made at the first comfort noise
 
     async def open(self, host: str, pool: PortPool, attempts: int = 20) -> int:
         """Bind a port from ``pool``; ports another program holds are skipped."""
@@ -219,8 +235,34 @@ class RtpSession(asyncio.DatagramProtocol):
         """Nothing queued to send."""
         return not self._events and not self._outgoing and not self._prompts
 
-    def tick(self) -> None:
-        """Send this 20 ms frame's packet."""
+    def listen(self, now: float) -> None:
+        """The call is up (at loop time ``now``): from then on, time without the callee's
+        audio is silence (``on_audio`` gets silent frames, or comfort noise, in real time)."""
+        self._listen = True
+        self._gaps.start(now, self.audio_packets)
+
+    def tick(self, now: float | None = None) -> None:
+        """This 20 ms frame: send its packet; and, when listening (``now`` is the clock's
+        time), fill a gap in the callee's audio with silence."""
+        if self._listen and now is not None:
+            self._fill_gap(now)
+        self._send_frame()
+
+    def _fill_gap(self, now: float) -> None:
+        frames = self._gaps.tick(now, self.audio_packets)
+        if not frames:
+            return
+        self.flush()  # what the reorder buffer holds came before the gap
+        level = self._gaps.noise_dbov
+        for _ in range(frames):
+            if level is None:
+                self.on_audio(SILENT_FRAME)
+            else:
+                if self._noise is None:
+                    self._noise = np.random.default_rng(self.ssrc)
+                self.on_audio(comfort_noise(level, self._noise))
+
+    def _send_frame(self) -> None:
         if not self.sending or self.remote is None or self._transport is None:
             if self.sending:
                 self._prompt_frame()  # nowhere to send it: a prompt still takes its time
@@ -281,7 +323,22 @@ class RtpSession(asyncio.DatagramProtocol):
                 self.on_digit(digit)
             return
         if payload_type in (PCMU, PCMA):
+            self.audio_packets += 1
             self._reorder(sequence, payload_type, payload)
+        elif payload_type == COMFORT_NOISE:
+            self._comfort_noise(sequence, payload)
+
+    def _comfort_noise(self, sequence: int, payload: bytes) -> None:
+        """RFC 3389: the far end stops sending audio and says how loud its background is;
+        until its next audio, the gap is that noise. Its sequence number is used up, so the
+        next audio packet is not held as if one were lost."""
+        level = comfort_noise_level(payload)
+        if level is None:
+            return
+        self._gaps.comfort(level)
+        self.flush()  # what is held came before the silence
+        if sequence == self._next_seq:
+            self._next_seq = (sequence + 1) & 0xFFFF
 
     def _reorder(self, sequence: int, payload_type: int, payload: bytes) -> None:
         """Play packets in sequence order. One that comes early waits (up to REORDER_DEPTH

@@ -1,5 +1,7 @@
 """One SIP call's media: its RTP session on the carrier's ports and clock, the SDP that points
-it at the far end, the callee's audio and DTMF queued for readers, and the media watchdog."""
+it at the far end, the callee's audio and DTMF queued for readers (from the answer on the
+media clock: a far end that sends nothing is heard as silence until the call ends), and the
+media watchdog."""
 
 from __future__ import annotations
 
@@ -60,12 +62,16 @@ class CallMedia:
         return True
 
     def answer(self) -> None:
-        """The call was answered: send, and watch that the callee does too."""
+        """The call was answered: send, and watch that the callee does too. From now on the
+        callee's side runs on the media clock: no RTP while the call is up is silence for
+        the readers of ``audio()``, which end only when the call does."""
         self.answered = True
         rtp = self.rtp
         if rtp is None:
             return
         rtp.sending = True
+        rtp.listen(asyncio.get_running_loop().time())
+        self.host.clock.add(rtp)  # an answer without SDP: the clock still keeps the time
         if rtp.remote is not None and rtp.direction in ("sendrecv", "sendonly"):
             self._watchdog = MediaWatchdog(rtp, self.host.media_timeout, self._on_silence)
             self._watchdog.start()
@@ -126,7 +132,8 @@ class CallMedia:
             yield digit
 
     def _on_audio(self, samples: bytes) -> None:
-        self._put_audio(AudioFrame(samples, early=not self.answered))
+        if self._audio:  # no reader (detection done, no recording): nothing to hand over
+            self._put_audio(AudioFrame(samples, early=not self.answered))
 
     def _put_audio(self, frame: AudioFrame | None) -> None:
         for queue in self._audio:
