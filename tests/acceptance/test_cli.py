@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from acceptance_support import clean_environment, run, run_json
 
 from outdial.store import db
+from outdial.store.store import Store
 
 SUBCOMMANDS = [
     ("migrate",),
@@ -18,6 +20,7 @@ SUBCOMMANDS = [
     ("account",),
     ("account", "create"),
     ("account", "reset-key"),
+    ("account", "set-password"),
     ("app",),
     ("app", "create"),
     ("app", "delete"),
@@ -131,6 +134,46 @@ def test_a_deployment_without_a_trunk_is_made_with_a_note_and_detection(
     assert "'dead_air' is not a detection parameter" in refused.stderr
 
 
+def test_set_password_signs_in_with_the_new_one_only(database_url: str) -> None:
+    run_json(
+        "account",
+        "create",
+        "--database-url",
+        database_url,
+        "--email",
+        "pw@example.com",
+        "--password",
+        "the old one",
+    )
+    short = run(
+        "account",
+        "set-password",
+        "--database-url",
+        database_url,
+        "--email",
+        "pw@example.com",
+        "--password",
+        "short",
+    )
+    error_of(short, "password", "at least 8 characters")
+
+    done = run_json(
+        "account",
+        "set-password",
+        "--database-url",
+        database_url,
+        "--email",
+        "pw@example.com",
+        "--password",
+        "the new one",
+    )
+
+    assert done == {"email": "pw@example.com", "password": "changed", "sign_ins": "ended"}
+    with closing(Store.open(database_url)) as store:
+        assert store.check_password("pw@example.com", "the old one") is None
+        assert store.check_password("pw@example.com", "the new one") is not None
+
+
 def test_a_duplicate_account_is_an_error_on_stderr(database_url: str) -> None:
     run_json("account", "create", "--database-url", database_url, "--email", "ops@example.com")
 
@@ -144,6 +187,10 @@ def test_a_duplicate_account_is_an_error_on_stderr(database_url: str) -> None:
     [
         (("account", "create", "--email", "not-an-email"), ("email",)),
         (("account", "reset-key", "--email", "nobody@example.com"), ("nobody@example.com",)),
+        (
+            ("account", "set-password", "--email", "nobody@example.com", "--password", "12345678"),
+            ("nobody@example.com",),
+        ),
         (
             ("app", "create", "--account", "nobody@example.com", "--name", "x"),
             ("nobody@example.com",),

@@ -15,7 +15,7 @@ class Clock:
 
 def signed_in(codec: SessionCodec, clock: Clock) -> str:
     session = codec.decode(None)
-    sign_in(session, "ops@example.com", clock.now)
+    sign_in(session, "ops@example.com", clock.now, "token-1")
     session.time_zone = "Europe/Paris"
     return codec.encode(session)
 
@@ -24,9 +24,10 @@ def test_a_cookie_round_trips() -> None:
     clock = Clock()
     codec = SessionCodec("secret", clock)
     session = codec.decode(signed_in(codec, clock))
-    assert (session.email, session.time_zone, session.changed) == (
+    assert (session.email, session.time_zone, session.token, session.changed) == (
         "ops@example.com",
         "Europe/Paris",
+        "token-1",
         False,
     )
 
@@ -61,7 +62,7 @@ def test_a_sign_in_expires() -> None:
 
 def test_signing_in_and_out_change_the_csrf_token() -> None:
     session = Session(csrf="before")
-    sign_in(session, "ops@example.com", 0.0)
+    sign_in(session, "ops@example.com", 0.0, "token-1")
     assert session.csrf != "before"
     token = session.csrf
     assert csrf_ok(session, token)

@@ -73,6 +73,13 @@ def cmd_account_reset_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_account_set_password(args: argparse.Namespace) -> int:
+    with opened_store(args) as store:
+        account = store.set_password(args.email, args.password)
+    emit({"email": account.email, "password": "changed", "sign_ins": "ended"})
+    return 0
+
+
 def cmd_app_delete(args: argparse.Namespace) -> int:
     with opened_store(args) as store:
         store.delete_application(args.application_id)

@@ -13,6 +13,7 @@ from outdial.calls import DEFAULT_RETRY_ON, CalleeType
 from outdial.cli.commands import (
     cmd_account_create,
     cmd_account_reset_key,
+    cmd_account_set_password,
     cmd_app_delete,
     cmd_demo,
     cmd_deployment_create,
@@ -213,6 +214,15 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     _add_database(p)
     p.add_argument("--email", required=True, help="the account's e-mail (API user name)")
     p.add_argument("--password", help="password for the web UI")
+    p = command(
+        account,
+        "set-password",
+        cmd_account_set_password,
+        "set the web UI password (ends every sign-in of the account)",
+    )
+    _add_database(p)
+    p.add_argument("--email", required=True, help="the account's e-mail")
+    p.add_argument("--password", required=True, help="the new password (8 characters or more)")
     p = command(account, "reset-key", cmd_account_reset_key, "issue a new developer key")
     _add_database(p)
     p.add_argument("--email", required=True, help="the account's e-mail")

@@ -22,6 +22,7 @@ from outdial.store.newcalls import (
     new_call_ids,
 )
 from outdial.store.reportstore import ReportStore
+from outdial.store.sessions import SessionStore
 from outdial.store.tenants import TenantStore
 from outdial.store.webhookstore import (
     Delivery,
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 
-class Store(TenantStore, DispatchStore, WebhookStore, ReportStore, FlowStore):
+class Store(TenantStore, SessionStore, DispatchStore, WebhookStore, ReportStore, FlowStore):
     @classmethod
     def open(cls, database_url: str, clock: Clock = time.time) -> Store:
         """Connect, and create the schema if the database is empty."""

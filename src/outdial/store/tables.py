@@ -49,6 +49,19 @@ accounts = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# Web UI sign-ins, kept on the server so that signing out ends one at once, and a password
+# change or "sign out everywhere" ends them all. The cookie holds the token; this, its hash.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_web_sessions_account", "account_id"),
+)
+
 applications = Table(
     "applications",
     metadata,

@@ -93,11 +93,13 @@ def session_of(request: Request) -> Session:
 async def operator(request: Request) -> Operator:
     """The signed-in operator, or SignInRequired (a redirect to the sign-in page)."""
     session = session_of(request)
-    if not session.email:
+    if not session.email or not session.token:
         raise SignInRequired()
     store = services(request).store
-    account = await to_thread.run_sync(store.account_by_email, session.email)
-    if account is None:
+    # The server's record decides: a sign-in ended (signed out, everywhere, or by a password
+    # change) or expired signs no one in, whatever cookie comes back.
+    account = await to_thread.run_sync(store.session_account, session.token)
+    if account is None or account.email != session.email:
         raise SignInRequired()
     return Operator(account, session)
 

@@ -15,6 +15,7 @@ from outdial.api.throttle import SignInThrottle
 from outdial.calls import FINAL_STATUSES, Call, CalleeType
 from outdial.errors import Forbidden, NotFound
 from outdial.store.newcalls import CallQuery
+from outdial.store.sessions import MIN_PASSWORD
 from outdial.web import applications, calls, display
 from outdial.web.export import export_rows
 from outdial.web.filters import PER_PAGE, Filters
@@ -35,7 +36,7 @@ from outdial.web.pages import (
     session_of,
     sign_in_throttle,
 )
-from outdial.web.session import sign_in, sign_out
+from outdial.web.session import SESSION_LIFETIME, sign_in, sign_out
 
 PENDING_PER_PAGE = 25  # rows per page of the pending table
 CHART_HOURS = 24  # hours the calls-per-hour chart covers
@@ -115,7 +116,8 @@ async def login(
         }
         return render(request, "login.html", context, status=status)
     session = session_of(request)
-    sign_in(session, account.email, time.time())
+    token = await to_thread.run_sync(store.start_session, account, SESSION_LIFETIME)
+    sign_in(session, account.email, time.time(), token)
     session.time_zone = display.valid_zone(time_zone)
     return redirect(request, safe_next(next))
 
@@ -123,8 +125,50 @@ async def login(
 @router.post(UI + "/logout")
 async def logout(request: Request) -> Response:
     await check_csrf(request)
-    sign_out(session_of(request))
+    session = session_of(request)
+    if session.token:
+        await to_thread.run_sync(services(request).store.end_session, session.token)
+    sign_out(session)
     return redirect(request, UI + "/login?signed_out=1")
+
+
+@router.get(UI + "/account")
+async def account_page(request: Request, who: OperatorDep) -> Response:
+    return render(request, "account.html", {"errors": {}})
+
+
+@router.post(UI + "/account/password")
+async def change_password(
+    request: Request,
+    who: OperatorDep,
+    current: Annotated[str, Form(max_length=1024)] = "",
+    new: Annotated[str, Form(max_length=1024)] = "",
+    again: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """A new password ends every sign-in of the account, this one included."""
+    await check_csrf(request, csrf_token)
+    store = services(request).store
+    errors: dict[str, str] = {}
+    if not await to_thread.run_sync(store.check_password, who.account.email, current):
+        errors["current"] = "That is not your current password."
+    elif len(new) < MIN_PASSWORD:
+        errors["new"] = f"Choose a password of at least {MIN_PASSWORD} characters."
+    elif new != again:
+        errors["again"] = "The two new passwords differ."
+    if errors:
+        return render(request, "account.html", {"errors": errors}, status=400)
+    await to_thread.run_sync(store.set_password, who.account.email, new)
+    sign_out(who.session)
+    return redirect(request, UI + "/login?password_changed=1")
+
+
+@router.post(UI + "/account/sign-out-everywhere")
+async def sign_out_everywhere(request: Request, who: OperatorDep) -> Response:
+    await check_csrf(request)
+    await to_thread.run_sync(services(request).store.end_sessions, who.account)
+    sign_out(who.session)
+    return redirect(request, UI + "/login?signed_out=everywhere")
 
 
 @router.get(UI + "/time-zone")

@@ -1,7 +1,9 @@
 """Signed session cookies and CSRF tokens for the web UI.
 
 The session is a small JSON object in a cookie, signed with HMAC-SHA256 so it cannot be
-forged or altered; it holds the signed-in e-mail, the CSRF token and the operator's time zone.
+forged or altered; it holds the sign-in's token (the server keeps its hash: ``store.sessions``,
+so signing out ends it at once and a replayed cookie signs no one in), the e-mail it was made
+for, the CSRF token and the operator's time zone.
 Every form carries the CSRF token (htmx requests send it as a header); a POST without the
 session's token is refused. The cookie is HttpOnly and SameSite=Lax, and Secure when the
 page was served over https.
@@ -36,10 +38,17 @@ class Session:
     signed_in_at: float = 0.0
     csrf: str = ""
     time_zone: str = "UTC"
+    token: str | None = None  # the server-side sign-in's token
     changed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"e": self.email, "t": self.signed_in_at, "c": self.csrf, "z": self.time_zone}
+        return {
+            "e": self.email,
+            "t": self.signed_in_at,
+            "c": self.csrf,
+            "z": self.time_zone,
+            "s": self.token,
+        }
 
 
 class SessionCodec:
@@ -73,6 +82,7 @@ class SessionCodec:
                 signed_in_at=float(data["t"]),
                 csrf=str(data["c"]),
                 time_zone=str(data["z"]),
+                token=str(data["s"]) if data.get("s") else None,
             )
         except (ValueError, KeyError, TypeError):
             return fresh
@@ -97,9 +107,11 @@ class SessionCodec:
         )
 
 
-def sign_in(session: Session, email: str, now: float) -> None:
-    """A new sign-in gets a new CSRF token, so a token seen before it is worthless after."""
+def sign_in(session: Session, email: str, now: float, token: str) -> None:
+    """A new sign-in (``token``: the server's record of it) gets a new CSRF token, so a token
+    seen before it is worthless after."""
     session.email = email
+    session.token = token
     session.signed_in_at = now
     session.csrf = secrets.token_urlsafe(TOKEN_BYTES)
     session.changed = True
@@ -107,6 +119,7 @@ def sign_in(session: Session, email: str, now: float) -> None:
 
 def sign_out(session: Session) -> None:
     session.email = None
+    session.token = None
     session.signed_in_at = 0.0
     session.csrf = secrets.token_urlsafe(TOKEN_BYTES)
     session.changed = True

@@ -116,6 +116,89 @@ def test_sign_out_ends_the_session(client: TestClient, tenant: Tenant) -> None:
     assert client.get("/ui/deployments", follow_redirects=False).status_code == 303
 
 
+SECRET = "one secret for every process behind the address"
+
+
+def replayed(make_client: Callable[..., TestClient], cookie: str) -> int:
+    """What a browser holding a copy of ``cookie`` gets for the deployments page (from another
+    process behind the same address: the same session secret)."""
+    other = make_client(session_secret=SECRET)
+    other.cookies.set("outdial_session", cookie)
+    response = other.get("/ui/deployments", follow_redirects=False)
+    if response.status_code == 303:
+        assert response.headers["location"].startswith("/ui/login")
+    return int(response.status_code)
+
+
+def test_a_cookie_replayed_after_sign_out_is_sent_to_sign_in(
+    make_client: Callable[..., TestClient], tenant: Tenant
+) -> None:
+    client = make_client(session_secret=SECRET)
+    token = sign_in(client, tenant)
+    copy = client.cookies["outdial_session"]
+    assert replayed(make_client, copy) == 200  # the copy works while the sign-in lasts
+
+    client.post("/ui/logout", data={"csrf_token": token})
+
+    assert replayed(make_client, copy) == 303
+
+
+def test_sign_out_everywhere_ends_every_sign_in(
+    make_client: Callable[..., TestClient], tenant: Tenant, make_tenant: Callable[..., Tenant]
+) -> None:
+    laptop, phone = make_client(session_secret=SECRET), make_client(session_secret=SECRET)
+    someone_else = make_client(session_secret=SECRET)
+    token = sign_in(laptop, tenant)
+    sign_in(phone, tenant)
+    sign_in(someone_else, make_tenant())
+    phone_cookie = phone.cookies["outdial_session"]
+
+    done = laptop.post(
+        "/ui/account/sign-out-everywhere", data={"csrf_token": token}, follow_redirects=False
+    )
+
+    assert done.headers["location"] == "/ui/login?signed_out=everywhere"
+    assert laptop.get("/ui/deployments", follow_redirects=False).status_code == 303
+    assert replayed(make_client, phone_cookie) == 303
+    assert someone_else.get("/ui/deployments").status_code == 200  # other accounts untouched
+
+
+def test_a_password_change_ends_every_sign_in_and_takes_the_new_password(
+    make_client: Callable[..., TestClient], tenant: Tenant
+) -> None:
+    laptop, phone = make_client(), make_client()
+    token = sign_in(laptop, tenant)
+    sign_in(phone, tenant)
+    form = {"csrf_token": token, "current": PASSWORD, "new": "a new passphrase"}
+
+    wrong = laptop.post("/ui/account/password", data={**form, "current": "nope", "again": "x"})
+    short = laptop.post("/ui/account/password", data={**form, "new": "short", "again": "short"})
+    differ = laptop.post("/ui/account/password", data={**form, "again": "another one"})
+    changed = laptop.post(
+        "/ui/account/password", data={**form, "again": form["new"]}, follow_redirects=False
+    )
+
+    assert (wrong.status_code, short.status_code, differ.status_code) == (400, 400, 400)
+    assert 'id="current-error"' in wrong.text and 'id="new-error"' in short.text
+    assert 'id="again-error"' in differ.text
+    assert changed.headers["location"] == "/ui/login?password_changed=1"
+    for browser in (laptop, phone):
+        assert browser.get("/ui/deployments", follow_redirects=False).status_code == 303
+    fresh = make_client()
+    login = csrf_of(fresh.get("/ui/login").text)
+    old = fresh.post(
+        "/ui/login",
+        data={"email": tenant.email, "password": PASSWORD, "csrf_token": login, "next": ""},
+    )
+    assert old.status_code == 400
+    new = fresh.post(
+        "/ui/login",
+        data={"email": tenant.email, "password": form["new"], "csrf_token": login, "next": ""},
+        follow_redirects=False,
+    )
+    assert new.status_code == 303
+
+
 def test_another_accounts_deployment_and_call_are_not_found(
     client: TestClient,
     make_tenant: Callable[..., Tenant],
