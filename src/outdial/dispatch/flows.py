@@ -4,7 +4,9 @@
 deployment's flow URL, else the application's newest stored version), and synthesises the
 prompts already known so that none waits on text to speech after the answer. ``start`` builds
 the call's :class:`~outdial.flow.driver.FlowRun` on answer, with hooks that keep results and
-recordings in the store and reach the user's web services.
+recordings in the store and reach the user's web services, and recognise the callee's spoken
+answers to menus (one :class:`~outdial.speech.pool.RecognitionPool` of worker threads for the
+dialer, so recognition never blocks the event loop).
 """
 
 from __future__ import annotations
@@ -28,12 +30,21 @@ from outdial.errors import InvalidField
 from outdial.flow import actions as a
 from outdial.flow.context import Session
 from outdial.flow.document import Flow, load_flow
-from outdial.flow.driver import FlowHooks, FlowLeg, FlowRun, HttpOutcome, TransferOutcome
+from outdial.flow.driver import (
+    FlowHooks,
+    FlowLeg,
+    FlowRun,
+    Heard,
+    HttpOutcome,
+    TransferOutcome,
+)
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.steps import JsonValue, Scalar
 from outdial.flow.tts import EspeakSynthesizer, TtsCache
+from outdial.flow.utterance import Pcm
 from outdial.options import parse_result_url
+from outdial.speech.pool import RecognitionPool
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Carrier, Leg
 
@@ -63,10 +74,13 @@ class FlowRuntime:
         store: Store,
         tts: TtsCache,
         run_in_thread: Callable[..., Awaitable[Any]],
+        recognition: RecognitionPool | None = None,
     ) -> None:
         self.store = store
         self.tts = tts
         self._thread = run_in_thread
+        # Menus' spoken answers; its threads start with the first utterance.
+        self.recognition = recognition if recognition is not None else RecognitionPool()
         self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
         self._parsed: dict[tuple[int, int], Flow] = {}
         self._client: httpx.AsyncClient | None = None
@@ -84,8 +98,14 @@ class FlowRuntime:
         return self._client
 
     async def close(self) -> None:
+        self.recognition.close()
         if self._client is not None:
             await self._client.aclose()
+
+    async def recognize(self, phrases: Mapping[str, str], pcm: Pcm) -> Heard:
+        """A menu's spoken answer, recognised in a worker thread against its phrases."""
+        got = await self.recognition.recognize(phrases, pcm)
+        return Heard(got.text, got.key, got.confidence)
 
     # -- while the phone rings --------------------------------------------------------------
 
@@ -232,6 +252,7 @@ class FlowRuntime:
             fetch_flow=self._fetch_flow,
             transfer=transfer,
             audio_file=lambda name: self._audio_prompt(claim.application_id, name),
+            recognize=self.recognize,
         )
         flow_leg: FlowLeg = leg
         return FlowRun(interpreter, flow_leg, self.tts, hooks, speak=self.speech)

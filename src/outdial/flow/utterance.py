@@ -1,0 +1,145 @@
+"""Endpointing: where the callee's answer to a menu starts and ends in the call's audio.
+
+Pure and synchronous, like the detector: :class:`Endpointer` is fed the callee's 20 ms frames
+and says when an utterance starts (:class:`Started`, so the menu's no-input timer can stop)
+and when it is over (:class:`Utterance`, the audio to recognise). It listens with webrtcvad
+behind an energy floor:
+
+- an utterance **starts** when at least ``START_VOICED`` of the last ``START_WINDOW`` frames
+  are voice (100 ms of speech within 160 ms): a click, a pop or a single loud frame does not;
+- it **ends** after ``END_SILENCE_MS`` of frames without voice (a pause between words is
+  shorter), or when it reaches ``MAX_UTTERANCE_MS`` (someone who keeps talking: what they said
+  first is recognised, and the endpointer waits for quiet before it listens again);
+- the utterance handed over has ``PREROLL_MS`` of audio before the start (a word's first
+  sound is quiet and the VAD is late to it) and at most ``TAIL_MS`` of the silence after it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from outdial.audio.frames import FRAME_MS, FRAME_SAMPLES
+from outdial.detect.vad import VoiceActivity
+
+VAD_MODE = 2  # webrtcvad aggressiveness (0-3): 2 keeps quiet speech, drops most line noise
+ENERGY_FLOOR_DBFS = -50.0  # dBFS: quieter frames are never speech, whatever the VAD says
+START_WINDOW = 8  # frames (160 ms) looked at for a start
+START_VOICED = 5  # voiced frames among them that make a start (100 ms)
+END_SILENCE_MS = 700  # ms without voice that end an utterance
+MAX_UTTERANCE_MS = 5000  # ms from the start at which an utterance is cut
+PREROLL_MS = 300  # ms of audio kept before the start
+TAIL_MS = 300  # ms of the closing silence kept after the last voiced frame
+
+Pcm = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The callee started speaking, ``at_ms`` from the first frame fed."""
+
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """What the callee said: 8 kHz samples (preroll and a short tail included), where it
+    started (ms from the first frame fed), and whether it was cut at the length limit."""
+
+    pcm: Pcm
+    start_ms: int
+    capped: bool = False
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self.pcm) * FRAME_MS // FRAME_SAMPLES
+
+
+def _frames(ms: int) -> int:
+    return max(1, ms // FRAME_MS)
+
+
+def _loud(frame: bytes) -> bool:
+    pcm = np.frombuffer(frame, dtype="<i2").astype(np.float64)
+    rms = math.sqrt(float(np.mean(pcm * pcm))) if len(pcm) else 0.0
+    return rms > 0 and 20 * math.log10(rms / 32768.0) > ENERGY_FLOOR_DBFS
+
+
+class Endpointer:
+    """Feed every 20 ms frame (320 bytes of 16-bit little-endian PCM at 8 kHz) in order.
+    ``is_speech`` decides whether a frame is voice (default: webrtcvad, mode ``VAD_MODE``)."""
+
+    def __init__(self, is_speech: Callable[[bytes], bool] | None = None) -> None:
+        self._is_speech = is_speech or VoiceActivity(VAD_MODE).is_speech
+        self._frames = 0  # frames fed
+        self._recent: deque[tuple[bytes, bool]] = deque(
+            maxlen=_frames(PREROLL_MS) + START_WINDOW
+        )  # before a start: the last frames and whether each was voice
+        self._taking: list[bytes] | None = None  # the utterance being taken
+        self._start_ms = 0
+        self._quiet = 0  # voiceless frames since the last voiced one
+        self._draining = False  # cut at the limit: wait for quiet before listening again
+
+    @property
+    def speaking(self) -> bool:
+        """An utterance has started and is not over yet."""
+        return self._taking is not None
+
+    def feed(self, frame: bytes) -> Started | Utterance | None:
+        if len(frame) != 2 * FRAME_SAMPLES:
+            raise ValueError(f"a frame is {2 * FRAME_SAMPLES} bytes, not {len(frame)}")
+        self._frames += 1
+        voiced = _loud(frame) and self._is_speech(frame)
+        if self._draining:
+            self._quiet = 0 if voiced else self._quiet + 1
+            if self._quiet >= _frames(END_SILENCE_MS):
+                self._draining = False
+                self._quiet = 0
+            return None
+        if self._taking is None:
+            return self._wait_for_start(frame, voiced)
+        self._taking.append(frame)
+        self._quiet = 0 if voiced else self._quiet + 1
+        if self._quiet >= _frames(END_SILENCE_MS):
+            return self._finish(capped=False)
+        if self._frames * FRAME_MS - self._start_ms >= MAX_UTTERANCE_MS:
+            self._draining = True
+            return self._finish(capped=True)
+        return None
+
+    def end(self) -> Utterance | None:
+        """The audio ended: the utterance under way, if one is."""
+        if self._taking is None:
+            return None
+        return self._finish(capped=False)
+
+    def _wait_for_start(self, frame: bytes, voiced: bool) -> Started | None:
+        self._recent.append((frame, voiced))
+        window = list(self._recent)[-START_WINDOW:]
+        if sum(v for _, v in window) < START_VOICED:
+            return None
+        # The start is the window's first voiced frame; what came before it is preroll.
+        first = next(i for i, (_, v) in enumerate(window) if v)
+        ahead = len(window) - first  # frames from the start to now, this one included
+        self._start_ms = (self._frames - ahead) * FRAME_MS
+        recent = [f for f, _ in self._recent]
+        self._taking = recent[max(0, len(recent) - ahead - _frames(PREROLL_MS)) :]
+        self._recent.clear()
+        self._quiet = 0
+        return Started(self._start_ms)
+
+    def _finish(self, *, capped: bool) -> Utterance:
+        taken = self._taking or []
+        keep = len(taken) - max(0, self._quiet - _frames(TAIL_MS))
+        pcm = np.frombuffer(b"".join(taken[:keep]), dtype="<i2").astype(np.int16)
+        self._taking = None
+        self._quiet = 0
+        return Utterance(pcm, self._start_ms, capped)
+
+
+__all__ = ["Endpointer", "Started", "Utterance"]
