@@ -171,7 +171,7 @@ def banner(demo: dict[str, Any], base: str) -> str:
             f"         --data-urlencode 'call_parameters={parameters}' \\",
             f"         {queue}",
             "  the call runs the appointment-reminder flow: see its results in the web UI",
-            f"  (phone_number={DEMO_SPOKEN_NUMBER} answers the question by saying \"yes\")",
+            f'  (phone_number={DEMO_SPOKEN_NUMBER} answers the question by saying "yes")',
             "",
         ]
     )

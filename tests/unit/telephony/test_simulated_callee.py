@@ -60,7 +60,7 @@ def test_a_bad_say_is_refused_naming_the_rule_and_the_entry(
 
 
 def test_say_must_be_a_list_and_unknown_callee_keys_name_the_allowed_ones() -> None:
-    with pytest.raises(InvalidField, match="callee.say must be a list"):
+    with pytest.raises(InvalidField, match=r"callee\.say must be a list"):
         parse_sim_config({"rules": [rule({"say": {"at_s": 1, "text": "yes"}})]})
     with pytest.raises(InvalidField, match=r"unknown key 'speak' \(allowed: hangup_s, press, say"):
         parse_sim_config({"rules": [rule({"speak": []})]})
