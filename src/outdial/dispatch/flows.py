@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import numpy as np
 
 from outdial.calls import CallEvent
 from outdial.dispatch.transfer import transfer_call
@@ -40,7 +41,7 @@ from outdial.flow.driver import (
 )
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
-from outdial.flow.steps import JsonValue, Scalar
+from outdial.flow.steps import JsonValue, MenuStep, Scalar
 from outdial.flow.tts import EspeakSynthesizer, TtsCache
 from outdial.flow.utterance import Pcm
 from outdial.options import parse_result_url
@@ -55,6 +56,8 @@ FLOW_CACHE_S = 2.0  # seconds a stored flow version is reused before the store i
 FLOW_URL_TIMEOUT_S = 3.0  # seconds the user's flow service has to answer, while the phone rings
 MAX_HTTP_BODY = 1024 * 1024  # bytes of an http step's reply kept
 MAX_FLOW_BYTES = 256 * 1024  # bytes of a fetched flow
+WARM_DECODES = 2  # decodes that make a grammar ready: one per thread of RecognitionPool's default
+WARM_SAMPLES = 1600  # 200 ms of silence at 8 kHz
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,8 @@ class FlowRuntime:
         self._thread = run_in_thread
         # Menus' spoken answers; its threads start with the first utterance.
         self.recognition = recognition if recognition is not None else RecognitionPool()
+        self._warmed: set[tuple[tuple[str, str], ...]] = set()  # grammars made ready
+        self._warming: set[asyncio.Future[Any]] = set()
         self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
         self._parsed: dict[tuple[int, int], Flow] = {}
         self._client: httpx.AsyncClient | None = None
@@ -98,6 +103,8 @@ class FlowRuntime:
         return self._client
 
     async def close(self) -> None:
+        for warm in list(self._warming):
+            warm.cancel()
         self.recognition.close()
         if self._client is not None:
             await self._client.aclose()
@@ -137,6 +144,7 @@ class FlowRuntime:
                 version, flow = found
         if flow is None:
             return None
+        self._warm_recognition(flow)
         known = prompts_known_at_claim(flow, params, session)
         synthesis = (
             asyncio.create_task(self._synthesize(known), name=f"tts-{claim.call_id}")
@@ -144,6 +152,30 @@ class FlowRuntime:
             else None
         )
         return PreparedFlow(flow, version, params, session, synthesis)
+
+    def _warm_recognition(self, flow: Flow) -> None:
+        """Make ready, while the phone rings, the recognisers of the flow's menus with
+        ``speech``: a worker thread's first decoder of a grammar loads the model (about 0.35 s
+        here), which the callee's first spoken answer would otherwise wait for. Once per grammar
+        for the dialer; one short decode of silence per worker thread."""
+        for step in flow.steps.values():
+            if not isinstance(step, MenuStep) or not step.speech:
+                continue
+            grammar = tuple(sorted(step.speech.items()))
+            if grammar in self._warmed:
+                continue
+            self._warmed.add(grammar)
+            for _ in range(WARM_DECODES):
+                warm = asyncio.ensure_future(
+                    self.recognition.recognize(step.speech, np.zeros(WARM_SAMPLES, np.int16))
+                )
+                self._warming.add(warm)
+                warm.add_done_callback(self._warmed_up)
+
+    def _warmed_up(self, warm: asyncio.Future[Any]) -> None:
+        self._warming.discard(warm)
+        if not warm.cancelled() and warm.exception() is not None:
+            log.warning("a menu's recogniser could not be made ready: %s", warm.exception())
 
     async def _synthesize(self, prompts: list[tuple[str, str]]) -> None:
         """Synthesise a ringing call's prompts, each once however many calls ring with it:
