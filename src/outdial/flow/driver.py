@@ -311,12 +311,11 @@ class FlowRun:
         except Exception as error:  # an utterance not understood: the menu's no-match path
             log.warning("speech recognition failed: %s: %s", type(error).__name__, error)
             heard = Heard("", None, 0.0)
-        log.debug(
-            "heard %r (key %s, confidence %.2f) in %d ms of speech",
-            heard.text,
+        log.debug(  # not what was said: a private step's answers stay out of the logs
+            "an utterance of %d ms: key %s, confidence %.2f",
+            utterance.duration_ms,
             heard.key,
             heard.confidence,
-            utterance.duration_ms,
         )
         speech = e.Speech(
             heard.text, heard.key, heard.confidence, action.listen_id, at_ms=self.now_ms()

@@ -16,7 +16,6 @@ behind an energy floor:
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,10 +63,14 @@ def _frames(ms: int) -> int:
     return max(1, ms // FRAME_MS)
 
 
+# The floor as a frame's sum of squared samples, so a frame costs one dot product.
+_FLOOR_ENERGY = (32768.0 * 10 ** (ENERGY_FLOOR_DBFS / 20)) ** 2 * FRAME_SAMPLES
+
+
 def _loud(frame: bytes) -> bool:
-    pcm = np.frombuffer(frame, dtype="<i2").astype(np.float64)
-    rms = math.sqrt(float(np.mean(pcm * pcm))) if len(pcm) else 0.0
-    return rms > 0 and 20 * math.log10(rms / 32768.0) > ENERGY_FLOOR_DBFS
+    """Above ENERGY_FLOOR_DBFS (RMS relative to full scale)."""
+    pcm = np.frombuffer(frame, dtype="<i2").astype(np.int64)
+    return int(pcm @ pcm) > _FLOOR_ENERGY
 
 
 class Endpointer:
