@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from outdial.audio.g711 import ulaw_decode
 from outdial.calls import CalleeType
 from outdial.flow import actions as a
 from outdial.flow import events as e
@@ -33,7 +34,7 @@ from outdial.flow.interpreter import Interpreter
 from outdial.flow.recorder import Recorder, beep_ulaw
 from outdial.flow.steps import JsonValue, Scalar
 from outdial.flow.tts import TtsCache, TtsError
-from outdial.flow.utterance import Endpointer, Pcm, Started, Utterance
+from outdial.flow.utterance import EchoReference, Endpointer, Pcm, Started, Utterance
 from outdial.telephony.carrier import AudioFrame, Playback, close_audio
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class FlowRun:
         self._tasks: set[asyncio.Task[None]] = set()
         self._recorder: Recorder | None = None
         self._listening: dict[str, asyncio.Task[None]] = {}  # listen_id -> its task
+        self._sent = EchoReference()  # our prompts, so their echo is not taken for an answer
         self._line_up = True
 
     # -- what the dialer tells the flow -----------------------------------------------------
@@ -234,8 +236,10 @@ class FlowRun:
             return
         playback = self._leg.play_prompt(audio)
         self._playing[action.play_id] = playback
+        self._sent.play(self._loop.time(), ulaw_decode(audio))
 
         def finished(_: object) -> None:
+            self._sent.stop(self._loop.time())
             if self._playing.get(action.play_id) is playback:
                 del self._playing[action.play_id]
                 self._put(e.PromptFinished(action.play_id, at_ms=self.now_ms()))
@@ -292,7 +296,7 @@ class FlowRun:
             async for frame in frames:
                 if frame.early:
                     continue
-                said = endpointer.feed(frame.samples)
+                said = endpointer.feed(frame.samples, self._sent.level(self._loop.time()))
                 if isinstance(said, Started):
                     self._put(e.SpeechStarted(action.listen_id, at_ms=self.now_ms()))
                 elif isinstance(said, Utterance):

@@ -12,6 +12,12 @@ behind an energy floor:
   first is recognised, and the endpointer waits for quiet before it listens again);
 - the utterance handed over has ``PREROLL_MS`` of audio before the start (a word's first
   sound is quiet and the VAD is late to it) and at most ``TAIL_MS`` of the silence after it.
+
+While one of our prompts plays, the line may bring it back (echo the far end did not cancel),
+and a prompt that says "say yes" would answer itself. :class:`EchoReference` keeps what we
+sent; a frame counts as voice only if it is louder than the loudest of our frames of the last
+``ECHO_WINDOW_MS`` less ``ECHO_LOSS_DB``: echo weaker than that is ignored, and a callee who
+talks over a prompt must talk about as loud as it (as with an IVR's barge-in sensitivity).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ END_SILENCE_MS = 700  # ms without voice that end an utterance
 MAX_UTTERANCE_MS = 5000  # ms from the start at which an utterance is cut
 PREROLL_MS = 300  # ms of audio kept before the start
 TAIL_MS = 300  # ms of the closing silence kept after the last voiced frame
+ECHO_WINDOW_MS = 500  # ms of our audio an echo may lag behind it (line, jitter, queues)
+ECHO_LOSS_DB = 20.0  # dB below our own audio: echo from there down is not the callee
 
 Pcm = npt.NDArray[np.int16]
 
@@ -65,12 +73,45 @@ def _frames(ms: int) -> int:
 
 # The floor as a frame's sum of squared samples, so a frame costs one dot product.
 _FLOOR_ENERGY = (32768.0 * 10 ** (ENERGY_FLOOR_DBFS / 20)) ** 2 * FRAME_SAMPLES
+_ECHO_FACTOR = 10 ** (-ECHO_LOSS_DB / 10)  # energy ratio
 
 
-def _loud(frame: bytes) -> bool:
-    """Above ENERGY_FLOOR_DBFS (RMS relative to full scale)."""
+def frame_energy(frame: bytes) -> int:
+    """A frame's energy: the sum of its squared samples."""
     pcm = np.frombuffer(frame, dtype="<i2").astype(np.int64)
-    return int(pcm @ pcm) > _FLOOR_ENERGY
+    return int(pcm @ pcm)
+
+
+class EchoReference:
+    """The energy of what we sent the callee, 20 ms frame by frame on the caller's clock
+    (seconds): :meth:`level` is the echo a frame heard at a time may carry."""
+
+    def __init__(self) -> None:
+        self._sent: list[tuple[float, npt.NDArray[np.int64], float]] = []  # start, energies, end
+
+    def play(self, at_s: float, pcm: Pcm) -> None:
+        """We started sending ``pcm`` (8 kHz) at ``at_s``."""
+        whole = len(pcm) // FRAME_SAMPLES * FRAME_SAMPLES
+        frames = pcm[:whole].astype(np.int64).reshape(-1, FRAME_SAMPLES)
+        energies = np.einsum("ij,ij->i", frames, frames)
+        self._sent.append((at_s, energies, at_s + len(energies) * FRAME_MS / 1000))
+
+    def stop(self, at_s: float) -> None:
+        """What we were sending stopped at ``at_s`` (played out, or cut off)."""
+        self._sent = [(start, e, min(end, at_s)) for start, e, end in self._sent]
+
+    def level(self, at_s: float) -> float:
+        """The loudest of our frames sent in the ``ECHO_WINDOW_MS`` up to ``at_s`` (0: none).
+        Prompts over for longer than the window are forgotten."""
+        window = ECHO_WINDOW_MS / 1000
+        self._sent = [sent for sent in self._sent if sent[2] > at_s - window]
+        loudest = 0.0
+        for start, energies, end in self._sent:
+            first = max(0, int((at_s - window - start) * 1000) // FRAME_MS)
+            last = min(len(energies), int((min(at_s, end) - start) * 1000) // FRAME_MS + 1)
+            if first < last:
+                loudest = max(loudest, float(energies[first:last].max()))
+        return loudest
 
 
 class Endpointer:
@@ -93,11 +134,13 @@ class Endpointer:
         """An utterance has started and is not over yet."""
         return self._taking is not None
 
-    def feed(self, frame: bytes) -> Started | Utterance | None:
+    def feed(self, frame: bytes, echo: float = 0.0) -> Started | Utterance | None:
+        """One frame; ``echo``: the :meth:`EchoReference.level` of our audio when it came."""
         if len(frame) != 2 * FRAME_SAMPLES:
             raise ValueError(f"a frame is {2 * FRAME_SAMPLES} bytes, not {len(frame)}")
         self._frames += 1
-        voiced = _loud(frame) and self._is_speech(frame)
+        energy = frame_energy(frame)
+        voiced = energy > _FLOOR_ENERGY and energy > echo * _ECHO_FACTOR and self._is_speech(frame)
         if self._draining:
             self._quiet = 0 if voiced else self._quiet + 1
             if self._quiet >= _frames(END_SILENCE_MS):
@@ -145,4 +188,4 @@ class Endpointer:
         return Utterance(pcm, self._start_ms, capped)
 
 
-__all__ = ["Endpointer", "Started", "Utterance"]
+__all__ = ["EchoReference", "Endpointer", "Started", "Utterance", "frame_energy"]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import numpy as np
 
+from outdial.audio import g711
 from outdial.calls import CalleeType
 from outdial.flow import actions as a
 from outdial.flow.context import Session
@@ -380,3 +381,37 @@ async def _without_a_recogniser_a_menu_reads_no_audio_and_keys_still_work() -> N
     leg.keys.put_nowait("1")
     await asyncio.wait_for(task, 5.0)
     assert kept.results == {"answer": "1", "mode": "dtmf", "heard": "1"}
+
+
+class SaysYes:
+    """A voice whose every prompt is the simulated callee's "yes" (a prompt that can echo)."""
+
+    engine = "espeak-ng"
+
+    def synthesize(self, text: str, voice: str) -> bytes:
+        return g711.encode(simaudio.said("yes"))
+
+
+def test_our_prompt_echoed_back_is_not_taken_for_an_answer() -> None:
+    """The line sends our "yes" prompt back, 60 ms late, while the menu listens: at 26 dB down
+    it is echo and nothing is recognised; at full level it would be taken for the callee."""
+    assert asyncio.run(_echo_of_the_prompt(loss_db=26.0)) == 0
+    assert asyncio.run(_echo_of_the_prompt(loss_db=0.0)) == 1
+
+
+async def _echo_of_the_prompt(loss_db: float) -> int:
+    leg, kept = FakeLeg(), Kept()
+    flow = load_flow(SPOKEN_MENU.replace("timeout_s: 3", "timeout_s: 0.8"))
+    interpreter = Interpreter(flow, {}, Session("call-1", 1, "+16175550101"))
+    run = FlowRun(interpreter, leg, TtsCache(SaysYes()), kept.hooks(heard=Heard("yes", "1", 0.8)))
+    task = asyncio.create_task(run.run())
+    while not leg.played:
+        await asyncio.sleep(0.001)
+    echo = (simaudio.said("yes") * 10 ** (-loss_db / 20)).astype(np.int16)
+    pcm = np.concatenate([np.zeros(480, np.int16), echo, np.zeros(4000, np.int16)])
+    data = pcm[: len(pcm) // 160 * 160].astype("<i2").tobytes()
+    for at in range(0, len(data), 320):  # as the line brings it: a frame each 20 ms
+        leg.frames.put_nowait(AudioFrame(data[at : at + 320], early=False))
+        await asyncio.sleep(0.02)
+    await asyncio.wait_for(task, 5.0)
+    return len(kept.heard)

@@ -14,6 +14,7 @@ from outdial.flow.utterance import (
     MAX_UTTERANCE_MS,
     PREROLL_MS,
     TAIL_MS,
+    EchoReference,
     Endpointer,
     Started,
     Utterance,
@@ -130,3 +131,41 @@ def test_webrtcvad_finds_a_spoken_word_on_a_quiet_line() -> None:
     start = utterance.start_ms * 8 - PREROLL_MS * 8
     assert start <= loudest < start + len(held)
     assert run(Endpointer(), pcm_frames(line)) == []
+
+
+def test_the_echo_reference_is_our_loudest_frame_of_the_last_half_second() -> None:
+    sent = EchoReference()
+    assert sent.level(0.0) == 0.0
+    pcm = np.concatenate([np.full(160, 100, np.int16), np.full(160, 1000, np.int16)])
+    sent.play(10.0, np.tile(pcm, 50))  # 2 s: quiet and loud frames alternating
+    assert sent.level(9.9) == 0.0  # not started yet
+    assert sent.level(10.01) == 160 * 100**2  # only its first frame so far
+    assert sent.level(11.0) == 160 * 1000**2
+    sent.stop(11.0)  # cut off (barge-in)
+    assert sent.level(11.4) == 160 * 1000**2  # its echo may still come
+    assert sent.level(11.6) == 0.0  # forgotten
+
+
+def test_our_prompt_coming_back_is_not_an_answer_but_a_callee_as_loud_is() -> None:
+    """A prompt that says "say yes", heard back 20 dB down or more (echo the line did not
+    cancel), starts no utterance; the callee's own "yes" over it, as loud as it, does."""
+    prompt = simaudio.said("front desk")
+    sent = EchoReference()
+    sent.play(0.0, prompt)
+
+    def heard(pcm: np.ndarray) -> list[Started | Utterance]:
+        endpointer = Endpointer()
+        out = []
+        for index, frame in enumerate(pcm_frames(pcm)):
+            said = endpointer.feed(frame, sent.level(index * FRAME_MS / 1000))
+            if said is not None:
+                out.append(said)
+        return out
+
+    silence = np.zeros(8000, np.int16)
+    for loss_db in (20, 30):
+        echo = (prompt.astype(np.float64) * 10 ** (-loss_db / 20)).astype(np.int16)
+        assert heard(np.concatenate([silence[:400], echo, silence])) == []
+    yes = simaudio.said("yes")
+    answer = np.concatenate([silence[:2000], yes, silence])
+    assert [type(s) for s in heard(answer)] == [Started, Utterance]
