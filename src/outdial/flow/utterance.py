@@ -16,8 +16,9 @@ behind an energy floor:
 While one of our prompts plays, the line may bring it back (echo the far end did not cancel),
 and a prompt that says "say yes" would answer itself. :class:`EchoReference` keeps what we
 sent; a frame counts as voice only if it is louder than the loudest of our frames of the last
-``ECHO_WINDOW_MS`` less ``ECHO_LOSS_DB``: echo weaker than that is ignored, and a callee who
-talks over a prompt must talk about as loud as it (as with an IVR's barge-in sensitivity).
+``ECHO_WINDOW_MS`` less ``ECHO_LOSS_DB``: echo weaker than that is ignored, and so is a callee
+who talks over a prompt more than 20 dB more quietly than it (an IVR's barge-in sensitivity).
+Echo less than 20 dB down (a line with no echo canceller at all) is still heard.
 """
 
 from __future__ import annotations
