@@ -190,7 +190,10 @@ class MenuRunner(Collecting):
         return self.key_of(event) in self.step.choices
 
     def key_of(self, event: e.Speech) -> str | None:
-        if event.key is not None:
+        """The key an utterance stands for. What this menu's listening heard, the recogniser
+        decided (None: no match, also when it heard a phrase but was not sure of it); speech
+        from elsewhere (a rehearsal) may give just its text."""
+        if event.key is not None or event.listen_id:
             return event.key
         heard = _normalise(event.text)
         return next((k for p, k in self.step.speech.items() if _normalise(p) == heard), None)

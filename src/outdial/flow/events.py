@@ -54,9 +54,9 @@ class SpeechStarted(_Event):
 @dataclass(frozen=True, slots=True)
 class Speech(_Event):
     """The callee said something. ``key`` is the menu key it stands for when the recogniser
-    matched one (None: no match, unless the menu's ``speech`` has ``text`` as a phrase);
-    ``listen_id`` the :class:`~outdial.flow.actions.Listen` that heard it ("" for speech from
-    elsewhere, which any menu takes)."""
+    matched one (None: no match); ``listen_id`` the :class:`~outdial.flow.actions.Listen` that
+    heard it. Speech from elsewhere (``listen_id`` "", a rehearsal) is taken by any menu with
+    ``speech``, and without a ``key`` the menu matches ``text`` against its phrases itself."""
 
     text: str
     key: str | None = None

@@ -376,3 +376,14 @@ def test_speech_heard_by_another_listening_is_ignored(rehearse: Rehearse) -> Non
     assert r.steps == ["m"]
     r.say("No", key="2", listen_id=listen.listen_id)
     assert r.spoken[-1] == "two 2 voice No 0.9"
+
+
+def test_what_the_recogniser_did_not_match_is_no_match_even_if_its_text_is_a_phrase(
+    rehearse: Rehearse,
+) -> None:
+    """The recogniser heard "No" but was not sure enough to give its key: no match."""
+    r = rehearse(MENU)
+    [listen] = r.of(a.Listen)
+    r.finish_prompt()
+    r.say("No", key=None, confidence=0.2, listen_id=listen.listen_id)
+    assert r.spoken == ["main", "nm 1"]
