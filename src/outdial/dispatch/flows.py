@@ -77,6 +77,7 @@ class FlowRuntime:
         store: Store,
         tts: TtsCache,
         run_in_thread: Callable[..., Awaitable[Any]],
+        *,
         recognition: RecognitionPool | None = None,
     ) -> None:
         self.store = store

@@ -108,7 +108,8 @@ steps:
 def test_menu_grammars_are_made_ready_while_ringing_once_and_answers_recognised() -> None:
     async def scenario() -> tuple[list[tuple[dict[str, str], int]], Heard]:
         pool = CountingPool()
-        flows = FlowRuntime(cast(Store, object()), TtsCache(SlowVoice()), asyncio.to_thread, pool)
+        store, tts = cast(Store, object()), TtsCache(SlowVoice())
+        flows = FlowRuntime(store, tts, asyncio.to_thread, recognition=pool)
         flow = load_flow(SPOKEN)
         for _ in range(3):  # three calls ring: the grammar is made ready once
             flows._warm_recognition(flow)
