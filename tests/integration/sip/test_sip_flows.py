@@ -545,8 +545,8 @@ def test_a_spoken_yes_mid_question_confirms_the_appointment(
 def test_a_word_the_menu_does_not_know_gets_the_no_match_prompt_then_yes_counts(
     live: Store, sipp: Callable[..., Sipp], capture: Callable[..., Capture], tmp_path: Path
 ) -> None:
-    """After the question, the callee says "I am not sure" (not the menu's phrase): the menu
-    plays its no-match prompt (seen in the capture after the words), then takes "yes"."""
+    """After the question, the callee says "What did you say?" (not the menu's phrase): the
+    menu plays its no-match prompt (seen in the capture after the words), then takes "yes"."""
     flow = """
 flow: 1
 start: ask
@@ -567,13 +567,13 @@ steps:
   missed: {type: result, fields: {answer: "none"}, next: done}
   done: {type: hangup}
 """
-    unsure = espeak_clip(tmp_path / "unsure.ul", "I am not sure")
+    other = espeak_clip(tmp_path / "other.ul", "What did you say?")
     yes = espeak_clip(tmp_path / "yes.ul", "yes")
     callee = write_ulaw(
         tmp_path / "person.ul",
         quiet(3.0),
-        unsure,
-        quiet(7.0 - 3.0 - len(unsure) / 8000),
+        other,
+        quiet(7.0 - 3.0 - len(other) / 8000),
         yes,
         quiet(12.0),
     )
@@ -594,9 +594,9 @@ steps:
     ], trace
     assert peer.wait() == 0, peer.output()
     sent, received = _ours(packets, config)
-    unsure_at = _spoken_at(received, 0.0)
-    yes_at = _spoken_at(received, unsure_at + 2.0)
+    other_at = _spoken_at(received, 0.0)
+    yes_at = _spoken_at(received, other_at + 2.0)
     tts = TtsCache(EspeakSynthesizer(), directory=_tts_cache(tmp_path))
     no_match = _played_at(sent, tts.get("That is not an option."))
     assert no_match is not None, "the no-match prompt was not played"
-    assert unsure_at < no_match < yes_at
+    assert other_at < no_match < yes_at
