@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/detect.py
 	$(BIN)/python benchmarks/sip.py --calls 1000
 	$(BIN)/python benchmarks/flow.py --calls 400
+	$(BIN)/python benchmarks/spoken.py --calls 100
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,6 +14,7 @@ from outdial.cli.demo import (
     DEMO_PARAMETERS,
     DEMO_PASSWORD,
     DEMO_PHONE_NUMBER,
+    DEMO_SPOKEN_NUMBER,
     ensure_demo,
 )
 from outdial.options import Schedule
@@ -48,14 +49,26 @@ def test_the_demo_call_of_the_banner_confirms_the_appointment(tmp_path: Path) ->
         assert account is not None
         [deployment] = store.deployments_of(account)
         assert [v.version for v in store.flow_versions(deployment.application_id)] == [1]
-        [call_id] = new_call_ids(1)
-        row = NewCall(
-            call_id, DEMO_PHONE_NUMBER, None, None, None, json.dumps(DEMO_PARAMETERS), None
-        )
-        store.queue_calls(deployment, Schedule(start_at=time.time()), [row])
-        run_dialers(store, all_final(store, account, [call_id]), timeout=60.0)
-        call = store.get_call(account, call_id)
+        ids = new_call_ids(2)
+        params = json.dumps(DEMO_PARAMETERS)
+        rows = [
+            NewCall(call_id, number, None, None, None, params, None)
+            for call_id, number in zip(ids, [DEMO_PHONE_NUMBER, DEMO_SPOKEN_NUMBER], strict=True)
+        ]
+        store.queue_calls(deployment, Schedule(start_at=time.time()), rows)
+        run_dialers(store, all_final(store, account, ids), timeout=60.0)
+        pressed, spoken = (store.get_call(account, call_id) for call_id in ids)
     finally:
         store.close()
-    assert (call.status, call.callee_type) == (CallStatus.COMPLETED, CalleeType.VOICE)
-    assert call.results == {"confirmed": "yes"}
+    for call in (pressed, spoken):
+        assert (call.status, call.callee_type) == (CallStatus.COMPLETED, CalleeType.VOICE)
+        assert call.results == {"confirmed": "yes"}
+    outcomes = {
+        call.phone_number: next(
+            entry["outcome"]
+            for entry in call.details()["attempt_details"][0]["flow"]["trace"]
+            if entry["step"] == "ask"
+        )
+        for call in (pressed, spoken)
+    }
+    assert outcomes == {DEMO_PHONE_NUMBER: "key 1", DEMO_SPOKEN_NUMBER: "said 'yes': key 1"}

@@ -74,3 +74,74 @@ def test_the_appointment_reminder_runs_on_answered_calls(live: Store, tenant: Ac
     message = next(entry for entry in trace if entry["step"] == "leave")
     assert beep_end is not None
     assert message["start_ms"] >= beep_end  # the message is left after the beep
+
+
+SPOKEN_MENU = """
+flow: 1
+start: hello
+steps:
+  hello: {type: say, text: "Hello, this is a short test call.", next: ask}
+  ask:
+    type: menu
+    prompt: "Say yes, or press 1."
+    choices: {"1": chosen, "2": chosen}
+    speech: {"yes": "1", "no": "2"}
+    timeout_s: 4
+    attempts: 1
+    then: missed
+  chosen:
+    type: result
+    fields: {answer: "${ask$.value}", mode: "${ask$.inputmode}", heard: "${ask$.utterance}"}
+    next: done
+  missed: {type: result, fields: {answer: "none"}, next: done}
+  done: {type: hangup}
+"""
+SPEAKERS = [
+    # After their "hello" (during our greeting), each answers the menu's question (from
+    # about 2.5 s on) at 5 s: "yes", a word the menu does not know, or nothing at all.
+    {
+        "match": "1$",
+        "outcome": "voice",
+        "ring_s": 0.2,
+        "callee": {"say": [{"at_s": 5.0, "text": "yes"}], "hangup_s": 20.0},
+    },
+    {
+        "match": "2$",
+        "outcome": "voice",
+        "ring_s": 0.2,
+        "callee": {"say": [{"at_s": 5.0, "text": "maybe"}], "hangup_s": 20.0},
+    },
+    {"match": "3$", "outcome": "voice", "ring_s": 0.2, "callee": {"hangup_s": 20.0}},
+]
+
+
+@pytest.mark.slow
+def test_spoken_answers_choose_in_menus(live: Store, tenant: Account) -> None:
+    """Simulated people answer a menu by voice: "yes" takes the branch of key 1 with
+    ``inputmode`` voice; a word outside the menu's phrases is a wrong answer (no match), and
+    silence no input."""
+    dep = make_dep(live, tenant, make_trunk(live, "sim", SPEAKERS))
+    live.save_flow(dep.application_id, SPOKEN_MENU, "yaml", tenant.email)
+    numbers = ["+16175550101", "+16175550102", "+16175550103"]
+    ids = new_call_ids(3)
+    rows = [NewCall(i, n, None, None, None, "{}", None) for i, n in zip(ids, numbers, strict=True)]
+    live.queue_calls(dep, Schedule(start_at=time.time()), rows)
+
+    run_dialers(live, all_final(live, tenant, ids), timeout=60.0)
+    said_yes, said_maybe, silent = (live.get_call(tenant, i) for i in ids)
+
+    assert said_yes.results == {"answer": "1", "mode": "voice", "heard": "yes"}
+    trace = said_yes.details()["attempt_details"][0]["flow"]["trace"]
+    assert [(e["step"], e["outcome"]) for e in trace][1:3] == [
+        ("ask", "said 'yes': key 1"),
+        ("chosen", "fields answer, mode, heard"),
+    ]
+    assert said_yes.attempt_list[0].cause == "hung up by the call flow"
+
+    assert said_maybe.results == {"answer": "none"}
+    trace = said_maybe.details()["attempt_details"][0]["flow"]["trace"]
+    assert trace[1]["outcome"] == "no match after 1 attempts"
+
+    assert silent.results == {"answer": "none"}
+    trace = silent.details()["attempt_details"][0]["flow"]["trace"]
+    assert trace[1]["outcome"] == "no input after 1 attempts"

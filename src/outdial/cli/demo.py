@@ -6,8 +6,9 @@ database; running it again finds them and changes nothing that works. ``banner``
 ``outdial demo`` prints before serving: where to sign in and a ``curl`` line that queues a call.
 
 The demo application runs the appointment-reminder flow (``flow/examples``), and the simulated
-callees play along: the banner's number is a person who presses 1 to confirm; other numbers
-are people who confirm (1) or ask for the front desk (2, a transfer to another simulated
+callees play along: the banner's number is a person who presses 1 to confirm, and
+``DEMO_SPOKEN_NUMBER`` one who says "yes"; other numbers are people who confirm (1, or "yes"
+for numbers ending in 4 to 6) or ask for the front desk (2, a transfer to another simulated
 person), voicemails that take the message after their beep, and calls that fail.
 """
 
@@ -33,6 +34,7 @@ DEMO_TRUNK = "demo-simulated"
 # addresses: a receiver on this machine (`python -m http.server`, a test webhook).
 LOCAL_RECEIVERS = parse_networks("127.0.0.0/8,::1/128")
 DEMO_PHONE_NUMBER = "+16175550123"  # the callee in the banner's curl line: presses 1
+DEMO_SPOKEN_NUMBER = "+16175550124"  # a callee who answers the menu by saying "yes"
 DEMO_FLOW = "appointment_reminder"
 DEMO_PARAMETERS = {"first_name": "Ann", "date": "Tuesday at 10"}  # the flow's ${variables}
 FRONT_DESK = "+16175550100"  # where the reminder's option 2 transfers (FLOWS.md)
@@ -61,6 +63,20 @@ DEMO_SIM_CONFIG = {
             "ring_s": 3.0,
             "talk_s": 25.0,
             "callee": {"sound": "voicemail-late-beep"},
+        },
+        # A person who confirms by saying "yes" while the question is asked.
+        {
+            "match": f"^\\{DEMO_SPOKEN_NUMBER}$",
+            "outcome": "voice",
+            "ring_s": 3.0,
+            "callee": {"say": [{"at_s": _PRESS_AT, "text": "yes"}], "hangup_s": 30.0},
+        },
+        # Numbers ending in 4 to 6: people who confirm by saying "yes", voicemails, failures.
+        {
+            "match": "[4-6]$",
+            "weights": {"voice": 50, "answeringmachine": 25, **_FAILURES},
+            "ring_s": 3.0,
+            "callee": {"say": [{"at_s": _PRESS_AT, "text": "yes"}], "hangup_s": 30.0},
         },
         # Numbers ending in 7 to 9: people who ask for the front desk.
         {
@@ -169,6 +185,7 @@ def banner(demo: dict[str, Any], base: str) -> str:
             f"         --data-urlencode 'call_parameters={parameters}' \\",
             f"         {queue}",
             "  the call runs the appointment-reminder flow: see its results in the web UI",
+            f'  (phone_number={DEMO_SPOKEN_NUMBER} answers the question by saying "yes")',
             "",
         ]
     )
@@ -179,6 +196,7 @@ __all__ = [
     "DEMO_EMAIL",
     "DEMO_PASSWORD",
     "DEMO_SIM_CONFIG",
+    "DEMO_SPOKEN_NUMBER",
     "DEMO_TRUNK",
     "banner",
     "credentials_path",

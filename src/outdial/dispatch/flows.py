@@ -4,7 +4,9 @@
 deployment's flow URL, else the application's newest stored version), and synthesises the
 prompts already known so that none waits on text to speech after the answer. ``start`` builds
 the call's :class:`~outdial.flow.driver.FlowRun` on answer, with hooks that keep results and
-recordings in the store and reach the user's web services.
+recordings in the store and reach the user's web services, and recognise the callee's spoken
+answers to menus (one :class:`~outdial.speech.pool.RecognitionPool` of worker threads for the
+dialer, so recognition never blocks the event loop).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from outdial.calls import CallEvent
 from outdial.dispatch.transfer import transfer_call
 from outdial.dispatch.webhooks import SIGNATURE_HEADER, sign
@@ -27,14 +31,23 @@ from outdial.errors import InvalidField
 from outdial.flow import actions as a
 from outdial.flow.context import Session
 from outdial.flow.document import Flow, load_flow
-from outdial.flow.driver import FlowHooks, FlowLeg, FlowRun, HttpOutcome, TransferOutcome
+from outdial.flow.driver import (
+    FlowHooks,
+    FlowLeg,
+    FlowRun,
+    Heard,
+    HttpOutcome,
+    TransferOutcome,
+)
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
-from outdial.flow.steps import JsonValue, Scalar
+from outdial.flow.steps import JsonValue, MenuStep, Scalar
 from outdial.flow.tts import EspeakSynthesizer, TtsCache
+from outdial.flow.utterance import Pcm
 from outdial.options import parse_result_url
 from outdial.outbound.client import OutboundClient, OutboundError, Reply
 from outdial.outbound.policy import UrlPolicy
+from outdial.speech.pool import RecognitionPool
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Carrier, Leg
 
@@ -45,6 +58,8 @@ FLOW_CACHE_S = 2.0  # seconds a stored flow version is reused before the store i
 FLOW_URL_TIMEOUT_S = 3.0  # seconds the user's flow service has to answer, while the phone rings
 MAX_HTTP_BODY = 1024 * 1024  # bytes of an http step's reply kept
 MAX_FLOW_BYTES = 256 * 1024  # bytes of a fetched flow
+WARM_DECODES = 2  # decodes that make a grammar ready: one per thread of RecognitionPool's default
+WARM_SAMPLES = 1600  # 200 ms of silence at 8 kHz
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +80,16 @@ class FlowRuntime:
         tts: TtsCache,
         run_in_thread: Callable[..., Awaitable[Any]],
         url_policy: UrlPolicy | None = None,
+        *,
+        recognition: RecognitionPool | None = None,
     ) -> None:
         self.store = store
         self.tts = tts
         self._thread = run_in_thread
+        # Menus' spoken answers; its threads start with the first utterance.
+        self.recognition = recognition if recognition is not None else RecognitionPool()
+        self._warmed: set[tuple[tuple[str, str], ...]] = set()  # grammars made ready
+        self._warming: set[asyncio.Future[Any]] = set()
         self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
         self._parsed: dict[tuple[int, int], Flow] = {}
         self._url_policy = url_policy or UrlPolicy()
@@ -96,8 +117,16 @@ class FlowRuntime:
         return self._client
 
     async def close(self) -> None:
+        for warm in list(self._warming):
+            warm.cancel()
+        self.recognition.close()
         if self._client is not None:
             await self._client.aclose()
+
+    async def recognize(self, phrases: Mapping[str, str], pcm: Pcm) -> Heard:
+        """A menu's spoken answer, recognised in a worker thread against its phrases."""
+        got = await self.recognition.recognize(phrases, pcm)
+        return Heard(got.text, got.key, got.confidence)
 
     # -- while the phone rings --------------------------------------------------------------
 
@@ -130,6 +159,7 @@ class FlowRuntime:
                 version, flow = found
         if flow is None:
             return None
+        self._warm_recognition(flow)
         known = prompts_known_at_claim(flow, params, session)
         synthesis = (
             asyncio.create_task(self._synthesize(known), name=f"tts-{claim.call_id}")
@@ -137,6 +167,30 @@ class FlowRuntime:
             else None
         )
         return PreparedFlow(flow, version, params, session, synthesis)
+
+    def _warm_recognition(self, flow: Flow) -> None:
+        """Make ready, while the phone rings, the recognisers of the flow's menus with
+        ``speech``: a worker thread's first decoder of a grammar loads the model (about 0.35 s
+        here), which the callee's first spoken answer would otherwise wait for. Once per grammar
+        for the dialer; one short decode of silence per worker thread."""
+        for step in flow.steps.values():
+            if not isinstance(step, MenuStep) or not step.speech:
+                continue
+            grammar = tuple(sorted(step.speech.items()))
+            if grammar in self._warmed:
+                continue
+            self._warmed.add(grammar)
+            for _ in range(WARM_DECODES):
+                warm = asyncio.ensure_future(
+                    self.recognition.recognize(step.speech, np.zeros(WARM_SAMPLES, np.int16))
+                )
+                self._warming.add(warm)
+                warm.add_done_callback(self._warmed_up)
+
+    def _warmed_up(self, warm: asyncio.Future[Any]) -> None:
+        self._warming.discard(warm)
+        if not warm.cancelled() and warm.exception() is not None:
+            log.warning("a menu's recogniser could not be made ready: %s", warm.exception())
 
     async def _synthesize(self, prompts: list[tuple[str, str]]) -> None:
         """Synthesise a ringing call's prompts, each once however many calls ring with it:
@@ -251,6 +305,7 @@ class FlowRuntime:
             fetch_flow=self._fetch_flow,
             transfer=transfer,
             audio_file=lambda name: self._audio_prompt(claim.application_id, name),
+            recognize=self.recognize,
         )
         flow_leg: FlowLeg = leg
         return FlowRun(interpreter, flow_leg, self.tts, hooks, speak=self.speech)

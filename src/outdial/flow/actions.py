@@ -88,6 +88,21 @@ class StopRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Listen:
+    """Listen for the callee's spoken answer (a menu with ``speech``): answer each utterance
+    with SpeechStarted when it starts and Speech (recognised against ``phrases``, phrase → key)
+    when it is over, both carrying ``listen_id``, until StopListen."""
+
+    listen_id: str
+    phrases: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class StopListen:
+    listen_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class SetResult:
     """A result step ran: store ``fields`` in ``call_details.results`` now (merged into what
     earlier result steps stored)."""
@@ -138,6 +153,8 @@ Action: TypeAlias = (
     | Transfer
     | Record
     | StopRecord
+    | Listen
+    | StopListen
     | SetResult
     | FetchFlow
     | Hangup

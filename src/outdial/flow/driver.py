@@ -6,6 +6,12 @@ requests, transfers and flow fetches, and turns each outcome back into an event.
 dialer must keep (results, recordings, the hang-up itself) goes through :class:`FlowHooks`, so
 this module knows no store and no dialer.
 
+A menu with ``speech`` asks the driver to listen (:class:`~outdial.flow.actions.Listen`): the
+driver reads the callee's audio through an :class:`~outdial.flow.utterance.Endpointer`, tells
+the flow when an utterance starts, has each utterance recognised by the ``recognize`` hook
+(off the event loop: the hook's business) and feeds the result as a ``Speech`` event, until the
+menu ends (:class:`~outdial.flow.actions.StopListen`); then its audio reader is closed.
+
 Detection reaches the flow through :meth:`FlowRun.verdict` and :meth:`FlowRun.greeting_over`
 (the dialer's ``Listening`` calls them); the end of the call through :meth:`FlowRun.hang_up`.
 """
@@ -19,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from outdial.audio.g711 import ulaw_decode
 from outdial.calls import CalleeType
 from outdial.flow import actions as a
 from outdial.flow import events as e
@@ -27,7 +34,8 @@ from outdial.flow.interpreter import Interpreter
 from outdial.flow.recorder import Recorder, beep_ulaw
 from outdial.flow.steps import JsonValue, Scalar
 from outdial.flow.tts import TtsCache, TtsError
-from outdial.telephony.carrier import AudioFrame, Playback
+from outdial.flow.utterance import EchoReference, Endpointer, Pcm, Started, Utterance
+from outdial.telephony.carrier import AudioFrame, Playback, close_audio
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,16 @@ class TransferOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Heard:
+    """What the recogniser made of an utterance: ``key`` the menu key of the phrase it matched
+    (None: no match), ``text`` what it heard (``""``: nothing), ``confidence`` 0 to 1."""
+
+    text: str
+    key: str | None
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
 class FlowHooks:
     """What the dialer does for a flow: keep what it gathers, reach the outside world."""
 
@@ -73,6 +91,8 @@ class FlowHooks:
     fetch_flow: Callable[[str], Awaitable[Flow]]
     transfer: Callable[[a.Transfer], Awaitable[TransferOutcome]]
     audio_file: Callable[[str], Awaitable[bytes]]  # an application's audio prompt, µ-law
+    # (phrases: phrase -> key, 8 kHz samples) -> what was said; None: menus take keys only
+    recognize: Callable[[Mapping[str, str], Pcm], Awaitable[Heard]] | None = None
 
 
 class FlowRun:
@@ -100,6 +120,8 @@ class FlowRun:
         self._playing: dict[str, Playback] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._recorder: Recorder | None = None
+        self._listening: dict[str, asyncio.Task[None]] = {}  # listen_id -> its task
+        self._sent = EchoReference()  # our prompts, so their echo is not taken for an answer
         self._line_up = True
 
     # -- what the dialer tells the flow -----------------------------------------------------
@@ -175,6 +197,12 @@ class FlowRun:
         elif isinstance(action, a.StopRecord):
             if self._recorder is not None and self._recorder.record_id == action.record_id:
                 self._recorder.stop("")
+        elif isinstance(action, a.Listen):
+            self._listen(action)
+        elif isinstance(action, a.StopListen):
+            listening = self._listening.pop(action.listen_id, None)
+            if listening is not None:
+                listening.cancel()
         elif isinstance(action, a.Hangup):
             await self._hang_up(action.reason)
         elif isinstance(action, a.Warn):
@@ -208,8 +236,10 @@ class FlowRun:
             return
         playback = self._leg.play_prompt(audio)
         self._playing[action.play_id] = playback
+        self._sent.play(self._loop.time(), ulaw_decode(audio))
 
         def finished(_: object) -> None:
+            self._sent.stop(self._loop.time())
             if self._playing.get(action.play_id) is playback:
                 del self._playing[action.play_id]
                 self._put(e.PromptFinished(action.play_id, at_ms=self.now_ms()))
@@ -247,6 +277,54 @@ class FlowRun:
             if part:
                 await self._leg.send_dtmf(part)
             await asyncio.sleep(DTMF_PAUSE_S)
+
+    # -- spoken answers ---------------------------------------------------------------------
+
+    def _listen(self, action: a.Listen) -> None:
+        if self._hooks.recognize is None or not self._line_up or not action.phrases:
+            return  # no recogniser here: the menu takes keys only
+        task = self._spawn(self._hear(action), f"flow-listen-{action.listen_id}")
+        self._listening[action.listen_id] = task
+        task.add_done_callback(lambda _: self._listening.pop(action.listen_id, None))
+
+    async def _hear(self, action: a.Listen) -> None:
+        """Endpoint the callee's audio and have each utterance recognised, until cancelled
+        (StopListen) or the audio ends; the audio reader is closed either way."""
+        frames = self._leg.audio()
+        endpointer = Endpointer()
+        try:
+            async for frame in frames:
+                if frame.early:
+                    continue
+                said = endpointer.feed(frame.samples, self._sent.level(self._loop.time()))
+                if isinstance(said, Started):
+                    self._put(e.SpeechStarted(action.listen_id, at_ms=self.now_ms()))
+                elif isinstance(said, Utterance):
+                    await self._recognize(action, said)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # listening failing must not fail the call: keys still work
+            log.exception("listening for speech at step %s failed", self.interpreter.current_step)
+        finally:
+            await close_audio(frames)
+
+    async def _recognize(self, action: a.Listen, utterance: Utterance) -> None:
+        assert self._hooks.recognize is not None
+        try:
+            heard = await self._hooks.recognize(action.phrases, utterance.pcm)
+        except Exception as error:  # an utterance not understood: the menu's no-match path
+            log.warning("speech recognition failed: %s: %s", type(error).__name__, error)
+            heard = Heard("", None, 0.0)
+        log.debug(  # not what was said: a private step's answers stay out of the logs
+            "an utterance of %d ms: key %s, confidence %.2f",
+            utterance.duration_ms,
+            heard.key,
+            heard.confidence,
+        )
+        speech = e.Speech(
+            heard.text, heard.key, heard.confidence, action.listen_id, at_ms=self.now_ms()
+        )
+        self._put(speech)
 
     # -- the outside world ------------------------------------------------------------------
 

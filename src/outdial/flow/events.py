@@ -44,13 +44,24 @@ class Digit(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechStarted(_Event):
+    """The callee started to speak while a menu listened (:class:`~outdial.flow.actions.Listen`
+    ``listen_id``); its :class:`Speech` follows when the utterance is over and recognised."""
+
+    listen_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Speech(_Event):
-    """The callee said something (from the listening of a later issue). ``key`` is the menu key
-    it stands for when the recogniser matched one; otherwise the menu's ``speech`` decides."""
+    """The callee said something. ``key`` is the menu key it stands for when the recogniser
+    matched one (None: no match); ``listen_id`` the :class:`~outdial.flow.actions.Listen` that
+    heard it. Speech from elsewhere (``listen_id`` "", a rehearsal) is taken by any menu with
+    ``speech``, and without a ``key`` the menu matches ``text`` against its phrases itself."""
 
     text: str
     key: str | None = None
     confidence: float = 1.0
+    listen_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,7 @@ Event: TypeAlias = (
     Verdict
     | BeepEnd
     | Digit
+    | SpeechStarted
     | Speech
     | PromptFinished
     | PlayFailed

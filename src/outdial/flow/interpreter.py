@@ -137,7 +137,9 @@ class Interpreter:
             self._verdict(event)
         elif isinstance(event, e.HangUp):
             self._hangup()
-        elif isinstance(event, e.Digit | e.Speech) and not (runner and runner.wants_keys):
+        elif isinstance(event, e.Digit | e.Speech | e.SpeechStarted) and not (
+            runner and runner.wants_keys
+        ):
             if isinstance(event, e.Digit):
                 ctx.keys.append(event.key)  # type-ahead for the next input step
         else:

@@ -37,6 +37,7 @@ class Rehearsal:
         self.fetches: dict[str, a.FetchFlow] = {}
         self.recording: a.Record | None = None
         self.transfer: a.Transfer | None = None
+        self.listening: dict[str, a.Listen] = {}  # menus listening for speech
         self.actions: list[a.Action] = []  # everything asked for, in order
 
     # what happened
@@ -107,8 +108,20 @@ class Rehearsal:
             out += self.feed(e.Digit(key, at_ms=self.now))
         return out
 
-    def say(self, text: str, key: str | None = None, confidence: float = 0.9) -> list[a.Action]:
-        return self.feed(e.Speech(text, key, confidence, at_ms=self.now))
+    def say(
+        self,
+        text: str,
+        key: str | None = None,
+        confidence: float = 0.9,
+        *,
+        listen_id: str = "",
+    ) -> list[a.Action]:
+        """The callee's utterance, recognised (``key``: what the recogniser matched)."""
+        return self.feed(e.Speech(text, key, confidence, listen_id, at_ms=self.now))
+
+    def start_speaking(self, *, listen_id: str = "") -> list[a.Action]:
+        """The callee starts an utterance (its :meth:`say` follows)."""
+        return self.feed(e.SpeechStarted(listen_id, at_ms=self.now))
 
     def verdict(self, callee_type: str, *, revised: bool = False) -> list[a.Action]:
         return self.feed(e.Verdict(CalleeType(callee_type), revised, at_ms=self.now))
@@ -170,6 +183,10 @@ class Rehearsal:
                 self.recording = x
             elif isinstance(x, a.Transfer):
                 self.transfer = x
+            elif isinstance(x, a.Listen):
+                self.listening[x.listen_id] = x
+            elif isinstance(x, a.StopListen):
+                self.listening.pop(x.listen_id, None)
         return actions
 
     def _settle(self, event: e.Event) -> None:

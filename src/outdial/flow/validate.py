@@ -21,6 +21,8 @@ from outdial.flow.schema import flow_schema
 from outdial.flow.source import TOO_DEEP, Path, Source, format_path, parse, too_deep
 from outdial.flow.steps import SETS, STEP_ID, StepType
 from outdial.flow.variables import RefKind, parse_reference, references
+from outdial.speech.recognizer import normalise
+from outdial.speech.words import unknown_words
 
 # Fields that hold step ids, ids of other things, or literal syntax: never ${…} templates.
 _NOT_TEMPLATES = frozenset(
@@ -210,8 +212,19 @@ class _Checker:
         choices = _dict(step.get("choices"))
         speech = _dict(step.get("speech"))
         for phrase, key in speech.items():
+            where = (*base, "speech", phrase)
             if isinstance(key, str) and key not in choices:
-                self.error((*base, "speech", phrase), f"key {key!r} is not one of the choices")
+                self.error(where, f"key {key!r} is not one of the choices")
+            if not normalise(phrase):
+                self.error(where, "has no word to recognise (letters a-z)")
+            unknown = unknown_words(phrase)
+            if unknown:
+                self.error(
+                    where,
+                    "the speech recogniser does not know "
+                    + ", ".join(repr(w) for w in unknown)
+                    + " (US English words only; spell numbers as words)",
+                )
 
     def _digits(self, base: Path, step: dict[str, Any]) -> None:
         pattern = step.get("pattern")

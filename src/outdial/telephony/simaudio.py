@@ -2,7 +2,8 @@
 
 Answered outcomes get audio of their kind, from the dial's random generator:
 
-- ``voice``: a person's greeting ("Hello?", or a name), then the quiet of someone waiting;
+- ``voice``: a person's greeting ("Hello?", or a name), then the quiet of someone waiting,
+  and what the rule's scripted callee says (``say``: words from ``said_words()``) at its times;
 - ``answeringmachine``: a voicemail greeting, a short pause, a beep (500 to 1400 Hz), then the
   quiet of a recorder;
 - ``fax``: the fax answer tone (CED, 2100 Hz) followed by V.21 flags, repeated;
@@ -48,10 +49,27 @@ SOUNDS = ("voicemail-late-beep",)  # what a rule's callee.sound may name
 Pcm = npt.NDArray[np.int16]
 
 
+SAID_PREFIX = "say-"  # clips of what a scripted callee can say: say-front-desk.ul
+
+
 @functools.cache
 def clip(name: str) -> Pcm:
     """A recorded clip as PCM (read once per process)."""
     return ulaw_decode((CLIPS / f"{name}.ul").read_bytes())
+
+
+@functools.cache
+def said_words() -> tuple[str, ...]:
+    """What a scripted callee can say: the words of the ``say-*`` clips, sorted."""
+    names = (p.stem[len(SAID_PREFIX) :] for p in CLIPS.glob(f"{SAID_PREFIX}*.ul"))
+    return tuple(sorted(name.replace("-", " ") for name in names))
+
+
+def said(text: str) -> Pcm:
+    """``text`` (one of :func:`said_words`) spoken; ``KeyError`` for words without a clip."""
+    if text not in said_words():
+        raise KeyError(text)
+    return clip(SAID_PREFIX + text.replace(" ", "-"))
 
 
 def _pcm(samples: npt.NDArray[np.float64]) -> Pcm:
@@ -66,11 +84,16 @@ def _quiet(ms: float, rng: random.Random) -> Pcm:
 
 
 def answered_audio(
-    outcome: CalleeType, rng: random.Random, length_s: float, sound: str | None = None
+    outcome: CalleeType,
+    rng: random.Random,
+    length_s: float,
+    says: tuple[tuple[float, str], ...] = (),
+    sound: str | None = None,
 ) -> Pcm:
-    """``length_s`` seconds of what the callee's side sounds like from answer: the sound
-    of ``outcome``, or the scripted ``sound`` (one of ``SOUNDS``) when given. After it, the
-    quiet of a line that stays up until the callee hangs up."""
+    """``length_s`` seconds of what the callee's side sounds like from answer: the sound of
+    ``outcome``, or the scripted ``sound`` (one of ``SOUNDS``) when given; a person (``voice``)
+    also says each of ``says`` (seconds from answer, words) over it. After it, the quiet of a
+    line that stays up until the callee hangs up."""
     total = synth.samples_for(length_s * 1000.0)
     parts: list[Pcm] = []
     if sound == "voicemail-late-beep":
@@ -101,7 +124,15 @@ def answered_audio(
     audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
     if len(audio) < total:
         audio = np.concatenate([audio, _quiet((total - len(audio)) * 1000.0 / 8000.0, rng)])
-    return audio[:total]
+    audio = audio[:total]
+    if outcome is CalleeType.VOICE and says:
+        mixed = audio.astype(np.int32)
+        for at_s, text in says:
+            start = synth.samples_for(at_s * 1000.0)
+            words = said(text)[: max(0, total - start)]
+            mixed[start : start + len(words)] += words
+        audio = np.clip(mixed, -32768, 32767).astype(np.int16)
+    return audio
 
 
 def early_media(outcome: CalleeType, length_s: float) -> Pcm | None:
@@ -115,4 +146,4 @@ def early_media(outcome: CalleeType, length_s: float) -> Pcm | None:
     return sound[:total]
 
 
-__all__ = ["SOUNDS", "answered_audio", "clip", "early_media"]
+__all__ = ["SOUNDS", "answered_audio", "clip", "early_media", "said", "said_words"]

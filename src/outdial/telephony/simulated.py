@@ -15,11 +15,15 @@ with the SIP response a real carrier would send; noanswer rings until the ring t
 leg's, ``Leg.events``) or ``ring_s``, then 480. Numbers no rule matches are answered by a person.
 
 A rule can script the callee, so call flows run end to end with no network: a person (the
-``voice`` outcome) presses keys at set times, and any answered callee may hang up at a set
-time instead of after ``talk_s`` (both in seconds from the answer)::
+``voice`` outcome) presses keys and says words at set times, and any answered callee may hang
+up at a set time instead of after ``talk_s`` (all in seconds from the answer)::
 
     {"match": ".*", "outcome": "voice",
-     "callee": {"press": [{"at_s": 4.0, "digits": "1"}], "hangup_s": 20}}
+     "callee": {"press": [{"at_s": 4.0, "digits": "1"}],
+                 "say": [{"at_s": 9.0, "text": "yes"}], "hangup_s": 20}}
+
+What a callee says is a recorded clip (``simaudio.said_words()``: yes, no, one, two, ...),
+played in the callee's audio; a word without a clip is refused with the list of those there are.
 
 ``callee.sound`` replaces the outcome's usual audio with a scripted one from
 ``simaudio.SOUNDS``: ``{"outcome": "answeringmachine", "callee": {"sound":
@@ -75,6 +79,7 @@ class SimRule:
     ring_s: float | None = None  # None: DEFAULT_RING, or ring until timeout for noanswer
     talk_s: float = DEFAULT_TALK
     presses: tuple[tuple[float, str], ...] = ()  # (seconds from answer, keys) a person presses
+    says: tuple[tuple[float, str], ...] = ()  # (seconds from answer, words) a person says
     hangup_s: float | None = None  # seconds from answer the callee hangs up (None: talk_s)
     sound: str | None = None  # a scripted sound (simaudio.SOUNDS) instead of the outcome's
 
@@ -164,48 +169,80 @@ def parse_sim_config(data: Any) -> SimConfig:
             if not sum(w for _, w in weights) > 0:
                 raise InvalidField("sim_config", f"{where}: weights must not all be 0")
         ring = raw.get("ring_s")
-        presses, hangup_s, sound = _callee(where, raw.get("callee", {}))
+        callee = _callee(where, raw.get("callee", {}))
         rules.append(
             SimRule(
                 pattern,
                 weights,
                 None if ring is None else _number(f"{where}: ring_s", ring),
                 _number(f"{where}: talk_s", raw.get("talk_s", DEFAULT_TALK)),
-                presses,
-                hangup_s,
-                sound,
+                callee.presses,
+                callee.says,
+                callee.hangup_s,
+                callee.sound,
             )
         )
     return SimConfig(seed, tuple(rules))
 
 
-def _callee(where: str, raw: Any) -> tuple[tuple[tuple[float, str], ...], float | None, str | None]:
-    """A rule's scripted callee: keys pressed at set times, when it hangs up, what it sounds
-    like."""
+@dataclass(frozen=True, slots=True)
+class _Callee:
+    presses: tuple[tuple[float, str], ...]
+    says: tuple[tuple[float, str], ...]
+    hangup_s: float | None
+    sound: str | None
+
+
+def _callee(where: str, raw: Any) -> _Callee:
+    """A rule's scripted callee: keys pressed and words said at set times, when it hangs up,
+    and what it sounds like (a scripted sound instead of the outcome's)."""
     if not isinstance(raw, dict):
         raise InvalidField("sim_config", f"{where}: callee must be an object")
-    unknown = set(raw) - {"press", "hangup_s", "sound"}
+    unknown = set(raw) - {"press", "say", "hangup_s", "sound"}
     if unknown:
-        raise InvalidField("sim_config", f"{where}: callee: unknown key {sorted(unknown)[0]!r}")
-    raw_presses = raw.get("press", [])
-    if not isinstance(raw_presses, list):
-        raise InvalidField("sim_config", f"{where}: callee.press must be a list")
+        raise InvalidField(
+            "sim_config",
+            f"{where}: callee: unknown key {sorted(unknown)[0]!r} "
+            "(allowed: hangup_s, press, say, sound)",
+        )
     presses = []
-    for number, press in enumerate(raw_presses, start=1):
-        at = f"{where}: callee.press {number}"
-        if not isinstance(press, dict) or set(press) != {"at_s", "digits"}:
-            raise InvalidField("sim_config", f'{at} must be {{"at_s": s, "digits": keys}}')
+    for at, press in _timed(where, raw, "press", "digits"):
         keys = press["digits"]
         if not isinstance(keys, str) or not keys or not DTMF_KEYS.fullmatch(keys):
             raise InvalidField("sim_config", f"{at}: digits must be keys 0-9 * # A-D")
         presses.append((_number(f"{at}: at_s", press["at_s"]), keys.upper()))
+    says = []
+    for at, say in _timed(where, raw, "say", "text"):
+        text = say["text"]
+        words = " ".join(text.lower().split()) if isinstance(text, str) else None
+        if words not in simaudio.said_words():
+            known = ", ".join(repr(w) for w in simaudio.said_words())
+            raise InvalidField(
+                "sim_config", f"{at}: no recording of {text!r} to say (there are: {known})"
+            )
+        says.append((_number(f"{at}: at_s", say["at_s"]), words))
     hangup = raw.get("hangup_s")
     hangup_s = None if hangup is None else _number(f"{where}: callee.hangup_s", hangup)
     sound = raw.get("sound")
     if sound is not None and sound not in simaudio.SOUNDS:
         known = ", ".join(simaudio.SOUNDS)
         raise InvalidField("sim_config", f"{where}: callee.sound: {sound!r} is not one of {known}")
-    return tuple(sorted(presses)), hangup_s, sound
+    return _Callee(tuple(sorted(presses)), tuple(sorted(says)), hangup_s, sound)
+
+
+def _timed(where: str, raw: dict[str, Any], name: str, field: str) -> list[tuple[str, Any]]:
+    """The entries of ``callee.<name>``, a list of ``{"at_s": s, <field>: …}``, each with
+    where it is for error messages."""
+    entries = raw.get(name, [])
+    if not isinstance(entries, list):
+        raise InvalidField("sim_config", f"{where}: callee.{name} must be a list")
+    out = []
+    for number, entry in enumerate(entries, start=1):
+        at = f"{where}: callee.{name} {number}"
+        if not isinstance(entry, dict) or set(entry) != {"at_s", field}:
+            raise InvalidField("sim_config", f'{at} must be {{"at_s": s, "{field}": …}}')
+        out.append((at, entry))
+    return out
 
 
 def load_sim_config(text: str) -> SimConfig:
@@ -302,7 +339,9 @@ class SimulatedLeg(Leg):
             sound, start = early, 0.0
         elif self.outcome in ANSWERED_CALLEE_TYPES:
             rng = random.Random(f"{self._seed}:{self.request.call_id}:{self.request.attempt}:a")
-            sound = simaudio.answered_audio(self.outcome, rng, self.rule.talk, self.rule.sound)
+            sound = simaudio.answered_audio(
+                self.outcome, rng, self.rule.talk, self.rule.says, self.rule.sound
+            )
             start = ring
         else:
             return

@@ -494,3 +494,115 @@ steps:
     )
     assert first is not None and no_match is not None and no_input is not None
     assert first < no_match < no_input
+
+
+def _spoken_at(received: list[Rtp], after: float) -> float:
+    """When the callee's next speech after ``after`` (capture clock) reached us."""
+    return next(p.at for p in speech(audio(received)) if p.at > after)
+
+
+def test_a_spoken_yes_mid_question_confirms_the_appointment(
+    live: Store, sipp: Callable[..., Sipp], capture: Callable[..., Capture], tmp_path: Path
+) -> None:
+    """sipp answers, says "hello?", and 7.5 s after the answer, while the reminder's question
+    ("To confirm, press 1 or say yes. ...", about 6 s from 4.3 s) plays, says "yes" (espeak-ng,
+    µ-law RTP): the question stops before its end (barge-in by voice), the flow takes key 1's
+    branch, and the trace says it was spoken."""
+    hello = espeak_clip(tmp_path / "hello.ul", "Hello?")
+    yes = espeak_clip(tmp_path / "yes.ul", "yes")
+    callee = write_ulaw(
+        tmp_path / "person.ul",
+        quiet(0.2),
+        hello,
+        quiet(7.5 - 0.2 - len(hello) / 8000),
+        yes,
+        quiet(15.0),
+    )
+    peer = sipp("flow_callee.xml", audio=callee, ring_ms=RING_MS)
+    config = trunk_config(peer.port)
+    wire = capture(config.rtp_ports)
+    account, call_id = _queue(live, config, REMINDER, PARAMS)
+
+    call = _dial(live, account, call_id, tmp_path)
+    packets = wire.stop()
+
+    assert (call.status, call.callee_type) == (CallStatus.COMPLETED, CalleeType.VOICE)
+    assert call.results == {"confirmed": "yes"}
+    trace = _trace(call)
+    assert [entry["step"] for entry in trace] == [
+        *("greet", "who", "ask", "confirmed", "thanks", "done")
+    ], trace
+    assert trace[2]["outcome"] == "said 'yes': key 1", trace
+    assert peer.wait() == 0, peer.output()
+    # On the wire: the question was playing when the "yes" came, it never reached its end,
+    # and "thank you" followed the word
+    sent, received = _ours(packets, config)
+    said_at = _spoken_at(received, _spoken_at(received, 0.0) + 2.0)
+    assert [p for p in speech(sent) if said_at - 0.5 <= p.at < said_at], "no prompt was playing"
+    tts = TtsCache(EspeakSynthesizer(), directory=_tts_cache(tmp_path))
+    question = tts.get(
+        "To confirm, press 1 or say yes. To speak to our front desk, press 2 or say front desk."
+    )
+    assert _played_at(sent, question[: len(question) // 10]) is not None  # its start
+    assert _played_at(sent, question[-len(question) // 10 :]) is None, "the question played out"
+    assert [p for p in speech(sent) if p.at > said_at + 0.3], "no 'thank you' after the 'yes'"
+
+
+def test_a_word_the_menu_does_not_know_gets_the_no_match_prompt_then_yes_counts(
+    live: Store, sipp: Callable[..., Sipp], capture: Callable[..., Capture], tmp_path: Path
+) -> None:
+    """After the question, the callee says "What did you say?" (not the menu's phrase): the
+    menu plays its no-match prompt (seen in the capture after the words), then takes "yes"."""
+    flow = """
+flow: 1
+start: ask
+steps:
+  ask:
+    type: menu
+    prompt: "Say yes, or press 1."
+    choices: {"1": chosen}
+    speech: {"yes": "1"}
+    timeout_s: 5
+    attempts: 2
+    no_match: ["That is not an option."]
+    then: missed
+  chosen:
+    type: result
+    fields: {answer: "${ask$.value}", mode: "${ask$.inputmode}", heard: "${ask$.utterance}"}
+    next: done
+  missed: {type: result, fields: {answer: "none"}, next: done}
+  done: {type: hangup}
+"""
+    other = espeak_clip(tmp_path / "other.ul", "What did you say?")
+    yes = espeak_clip(tmp_path / "yes.ul", "yes")
+    callee = write_ulaw(
+        tmp_path / "person.ul",
+        quiet(3.0),
+        other,
+        quiet(7.0 - 3.0 - len(other) / 8000),
+        yes,
+        quiet(12.0),
+    )
+    peer = sipp("flow_callee.xml", audio=callee, ring_ms=RING_MS)
+    config = trunk_config(peer.port)
+    wire = capture(config.rtp_ports)
+    account, call_id = _queue(live, config, flow)
+
+    call = _dial(live, account, call_id, tmp_path)
+    packets = wire.stop()
+
+    assert call.results == {"answer": "1", "mode": "voice", "heard": "yes"}
+    trace = _trace(call)
+    assert [(entry["step"], entry["outcome"]) for entry in trace] == [
+        ("ask", "said 'yes': key 1"),
+        ("chosen", "fields answer, mode, heard"),
+        ("done", "hangup"),
+    ], trace
+    assert peer.wait() == 0, peer.output()
+    sent, received = _ours(packets, config)
+    other_at = _spoken_at(received, 0.0)
+    yes_at = _spoken_at(received, other_at + 2.0)
+    tts = TtsCache(EspeakSynthesizer(), directory=_tts_cache(tmp_path))
+    no_match = _played_at(sent, tts.get("That is not an option."))
+    assert no_match is not None, "the no-match prompt was not played"
+    assert other_at < no_match < yes_at

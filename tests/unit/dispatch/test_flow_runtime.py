@@ -1,18 +1,26 @@
 """The dialer's flow runtime shares syntheses: calls ringing together, and a call that answers
-while its prompts are still being synthesised, wait for the one synthesis in progress."""
+while its prompts are still being synthesised, wait for the one synthesis in progress. Its
+recognition pool makes menus' grammars ready while the phone rings, and recognises answers."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from collections.abc import Mapping
 from typing import cast
 
 import pytest
 
-from outdial.dispatch.flows import FlowRuntime
+from outdial.dispatch.flows import WARM_DECODES, WARM_SAMPLES, FlowRuntime
+from outdial.flow.document import load_flow
+from outdial.flow.driver import Heard
 from outdial.flow.tts import TtsCache, TtsError
+from outdial.flow.utterance import Pcm
+from outdial.speech.pool import RecognitionPool
+from outdial.speech.recognizer import Recognition
 from outdial.store.store import Store
+from outdial.telephony import simaudio
 
 
 class SlowVoice:
@@ -95,3 +103,46 @@ def test_an_http_step_pointing_inside_gets_an_error_and_sends_nothing(url: str, 
         return outcome.error
 
     assert asyncio.run(scenario()) == f"url: may not point inside: {error}"
+
+
+class CountingPool(RecognitionPool):
+    """The real pool (worker threads, pocketsphinx), counting what it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[dict[str, str], int]] = []
+
+    async def recognize(self, phrases: Mapping[str, str], pcm: Pcm) -> Recognition:
+        self.asked.append((dict(phrases), len(pcm)))
+        return await super().recognize(phrases, pcm)
+
+
+SPOKEN = """
+flow: 1
+start: ask
+steps:
+  ask: {type: menu, prompt: "Say yes.", choices: {"1": done}, speech: {"yes": "1"}}
+  again: {type: menu, prompt: "Say yes.", choices: {"1": done}, speech: {"yes": "1"}, next: done}
+  keys: {type: menu, prompt: "Press 1.", choices: {"1": done}}
+  done: {type: hangup}
+"""
+
+
+def test_menu_grammars_are_made_ready_while_ringing_once_and_answers_recognised() -> None:
+    async def scenario() -> tuple[list[tuple[dict[str, str], int]], Heard]:
+        pool = CountingPool()
+        store, tts = cast(Store, object()), TtsCache(SlowVoice())
+        flows = FlowRuntime(store, tts, asyncio.to_thread, recognition=pool)
+        flow = load_flow(SPOKEN)
+        for _ in range(3):  # three calls ring: the grammar is made ready once
+            flows._warm_recognition(flow)
+        while flows._warming:
+            await asyncio.sleep(0.01)
+        warmed = list(pool.asked)
+        heard = await flows.recognize({"yes": "1"}, simaudio.said("yes"))
+        await flows.close()
+        return warmed, heard
+
+    warmed, heard = asyncio.run(scenario())
+    assert warmed == [({"yes": "1"}, WARM_SAMPLES)] * WARM_DECODES
+    assert (heard.text, heard.key) == ("yes", "1")

@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator, Mapping
 
 import numpy as np
 
+from outdial.audio import g711
 from outdial.calls import CalleeType
 from outdial.flow import actions as a
 from outdial.flow.context import Session
 from outdial.flow.document import Flow, load_flow
-from outdial.flow.driver import FlowHooks, FlowRun, HttpOutcome, TransferOutcome
+from outdial.flow.driver import FlowHooks, FlowRun, Heard, HttpOutcome, TransferOutcome
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.steps import Scalar
 from outdial.flow.tts import TtsCache, TtsError
+from outdial.flow.utterance import Pcm
+from outdial.telephony import simaudio
 from outdial.telephony.carrier import AudioFrame, Playback, timed_playback
 
 MS_PER_CHAR = 10  # the fake voice speaks a character in 10 ms: margins for a loaded machine
@@ -39,6 +42,7 @@ class FakeLeg:
         self.played: list[bytes] = []
         self.playbacks: list[Playback] = []
         self.dtmf: list[str] = []
+        self.readers = 0  # audio() iterators open
 
     def play_prompt(self, ulaw: bytes) -> Playback:
         self.played.append(ulaw)
@@ -51,8 +55,12 @@ class FakeLeg:
             yield key
 
     async def audio(self) -> AsyncIterator[AudioFrame]:
-        while (frame := await self.frames.get()) is not None:
-            yield frame
+        self.readers += 1
+        try:
+            while (frame := await self.frames.get()) is not None:
+                yield frame
+        finally:
+            self.readers -= 1
 
     async def send_dtmf(self, digits: str) -> None:
         self.dtmf.append(digits)
@@ -64,8 +72,9 @@ class Kept:
         self.recordings: list[tuple[str, bytes, float]] = []
         self.hangups: list[str] = []
         self.requests: list[a.HttpRequest] = []
+        self.heard: list[tuple[dict[str, str], int]] = []  # (phrases, samples) recognised
 
-    def hooks(self, http: HttpOutcome | None = None) -> FlowHooks:
+    def hooks(self, http: HttpOutcome | None = None, heard: Heard | None = None) -> FlowHooks:
         async def save_results(fields: Mapping[str, Scalar]) -> None:
             self.results.update(fields)
 
@@ -92,13 +101,33 @@ class Kept:
         async def audio_file(name: str) -> bytes:
             raise FileNotFoundError(name)
 
-        return FlowHooks(save_results, save_recording, hangup, do_http, fetch, transfer, audio_file)
+        async def recognize(phrases: Mapping[str, str], pcm: Pcm) -> Heard:
+            self.heard.append((dict(phrases), len(pcm)))
+            assert heard is not None
+            return heard
+
+        return FlowHooks(
+            save_results,
+            save_recording,
+            hangup,
+            do_http,
+            fetch,
+            transfer,
+            audio_file,
+            recognize if heard is not None else None,
+        )
 
 
-def run_of(text: str, leg: FakeLeg, kept: Kept, http: HttpOutcome | None = None) -> FlowRun:
+def run_of(
+    text: str,
+    leg: FakeLeg,
+    kept: Kept,
+    http: HttpOutcome | None = None,
+    heard: Heard | None = None,
+) -> FlowRun:
     flow = load_flow(text)
     interpreter = Interpreter(flow, {"name": "Ann"}, Session("call-1", 1, "+16175550101"))
-    return FlowRun(interpreter, leg, TtsCache(FakeVoice()), kept.hooks(http))
+    return FlowRun(interpreter, leg, TtsCache(FakeVoice()), kept.hooks(http, heard))
 
 
 MENU = """
@@ -266,3 +295,123 @@ steps:
     [(step, audio, seconds)] = kept.recordings
     assert (step, len(audio), seconds) == ("rec", 8000, 1.0)
     assert kept.results == {"got": "rec-1", "key": "#"}
+
+
+SPOKEN_MENU = """
+flow: 1
+start: ask
+steps:
+  ask:
+    type: menu
+    prompt: "Press 1 or say yes."
+    choices: {"1": yes}
+    speech: {"yes": "1"}
+    timeout_s: 3
+    attempts: 1
+    then: bye
+  yes:
+    type: result
+    fields: {answer: "${ask$.value}", mode: "${ask$.inputmode}", heard: "${ask$.utterance}"}
+    next: done
+  bye: {type: result, fields: {answer: "none"}, next: done}
+  done: {type: hangup}
+"""
+
+
+def spoken(word: str, before_s: float = 0.3, after_s: float = 1.0) -> list[AudioFrame]:
+    """The callee's 20 ms frames: quiet, ``word`` (the simulated carrier's clip), quiet."""
+    pcm = np.concatenate(
+        [
+            np.zeros(int(8000 * before_s), np.int16),
+            simaudio.said(word),
+            np.zeros(int(8000 * after_s), np.int16),
+        ]
+    )
+    data = pcm[: len(pcm) // 160 * 160].astype("<i2").tobytes()
+    return [AudioFrame(data[i : i + 320], early=False) for i in range(0, len(data), 320)]
+
+
+def test_a_spoken_answer_is_recognised_and_chooses() -> None:
+    asyncio.run(_a_spoken_answer_is_recognised_and_chooses())
+
+
+async def _a_spoken_answer_is_recognised_and_chooses() -> None:
+    leg, kept = FakeLeg(), Kept()
+    for frame in spoken("yes"):
+        leg.frames.put_nowait(frame)
+    run = run_of(SPOKEN_MENU, leg, kept, heard=Heard("yes", "1", 0.8))
+    ended = await asyncio.wait_for(run.run(), 5.0)
+    assert kept.results == {"answer": "1", "mode": "voice", "heard": "yes"}
+    [(phrases, samples)] = kept.heard
+    assert phrases == {"yes": "1"}
+    assert len(simaudio.said("yes")) < samples < 8000 * 2  # the word, not the whole line
+    assert run.trace[0]["outcome"] == "said 'yes': key 1"
+    assert leg.readers == 0  # the menu's audio reader was closed
+    assert not ended.error
+
+
+def test_a_spoken_answer_not_recognised_is_a_wrong_input() -> None:
+    asyncio.run(_a_spoken_answer_not_recognised_is_a_wrong_input())
+
+
+async def _a_spoken_answer_not_recognised_is_a_wrong_input() -> None:
+    leg, kept = FakeLeg(), Kept()
+    run = run_of(SPOKEN_MENU, leg, kept, heard=Heard("", None, 0.0))
+    task = asyncio.create_task(run.run())
+    await asyncio.sleep(0.3)  # the prompt (190 ms) is over: the menu waits for an answer
+    for frame in spoken("maybe"):
+        leg.frames.put_nowait(frame)
+    ended = await asyncio.wait_for(task, 5.0)
+    assert kept.results == {"answer": "none"}
+    assert run.trace[0]["outcome"] == "no match after 1 attempts"
+    assert len(kept.heard) == 1 and leg.readers == 0
+    assert not ended.error
+
+
+def test_without_a_recogniser_a_menu_reads_no_audio_and_keys_still_work() -> None:
+    asyncio.run(_without_a_recogniser_a_menu_reads_no_audio_and_keys_still_work())
+
+
+async def _without_a_recogniser_a_menu_reads_no_audio_and_keys_still_work() -> None:
+    leg, kept = FakeLeg(), Kept()
+    run = run_of(SPOKEN_MENU, leg, kept)
+    task = asyncio.create_task(run.run())
+    await asyncio.sleep(0.05)
+    assert leg.readers == 0
+    leg.keys.put_nowait("1")
+    await asyncio.wait_for(task, 5.0)
+    assert kept.results == {"answer": "1", "mode": "dtmf", "heard": "1"}
+
+
+class SaysYes:
+    """A voice whose every prompt is the simulated callee's "yes" (a prompt that can echo)."""
+
+    engine = "espeak-ng"
+
+    def synthesize(self, text: str, voice: str) -> bytes:
+        return g711.encode(simaudio.said("yes"))
+
+
+def test_our_prompt_echoed_back_is_not_taken_for_an_answer() -> None:
+    """The line sends our "yes" prompt back, 60 ms late, while the menu listens: at 26 dB down
+    it is echo and nothing is recognised; at full level it would be taken for the callee."""
+    assert asyncio.run(_echo_of_the_prompt(loss_db=26.0)) == 0
+    assert asyncio.run(_echo_of_the_prompt(loss_db=0.0)) == 1
+
+
+async def _echo_of_the_prompt(loss_db: float) -> int:
+    leg, kept = FakeLeg(), Kept()
+    flow = load_flow(SPOKEN_MENU.replace("timeout_s: 3", "timeout_s: 0.8"))
+    interpreter = Interpreter(flow, {}, Session("call-1", 1, "+16175550101"))
+    run = FlowRun(interpreter, leg, TtsCache(SaysYes()), kept.hooks(heard=Heard("yes", "1", 0.8)))
+    task = asyncio.create_task(run.run())
+    while not leg.played:
+        await asyncio.sleep(0.001)
+    echo = (simaudio.said("yes") * 10 ** (-loss_db / 20)).astype(np.int16)
+    pcm = np.concatenate([np.zeros(480, np.int16), echo, np.zeros(4000, np.int16)])
+    data = pcm[: len(pcm) // 160 * 160].astype("<i2").tobytes()
+    for at in range(0, len(data), 320):  # as the line brings it: a frame each 20 ms
+        leg.frames.put_nowait(AudioFrame(data[at : at + 320], early=False))
+        await asyncio.sleep(0.02)
+    await asyncio.wait_for(task, 5.0)
+    return len(kept.heard)

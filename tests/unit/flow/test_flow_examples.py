@@ -19,9 +19,11 @@ PARAMS = {
     "survey": ["first_name", "visit_date"],
 }
 GREETING = "Hello Ann. This is Acme Dental with a reminder of your visit on May 3."
-MENU = "Press 1 to confirm, or 2 to speak to our front desk."
-NO_INPUT = "Sorry, I did not hear a key. Press 1 to confirm, or 2 for the front desk."
-NO_MATCH = "That key is not an option. Press 1 to confirm, or 2 for the front desk."
+MENU = "To confirm, press 1 or say yes. To speak to our front desk, press 2 or say front desk."
+NO_INPUT = "Sorry, I did not hear you. To confirm, press 1 or say yes. For the front desk, press 2."
+NO_MATCH = (
+    "Sorry, that is not an option. To confirm, press 1 or say yes. For the front desk, press 2."
+)
 LEAVE = (
     "Hello, this is Acme Dental reminding Ann of a visit on May 3. Call 617 555 0100 to change it."
 )
@@ -77,6 +79,27 @@ def test_person_presses_1() -> None:
         ("thanks", 8900, 10400, "played"),
         ("done", 10400, 10400, "hangup"),
     ]
+
+
+def test_person_says_yes_during_the_question() -> None:
+    r = reminder()
+    to_menu(r)
+    [listen] = r.of(a.Listen)
+    assert listen.phrases == {"yes": "1", "front desk": "2"}
+    r.advance(2000)
+    r.start_speaking(listen_id=listen.listen_id)
+    r.advance(600)
+    actions = r.say("yes", "1", 0.8, listen_id=listen.listen_id)  # barge-in by voice
+    assert isinstance(actions[0], a.StopPlay)
+    assert r.results == {"confirmed": "yes"}
+    assert r.interpreter.trace[2].outcome == "said 'yes': key 1"
+    assert r.interpreter.vars.steps["ask"] == {
+        "value": "1",
+        "inputmode": "voice",
+        "utterance": "yes",
+        "confidence": 0.8,
+    }
+    assert r.listening == {}
 
 
 def test_voicemail_waits_for_the_beep_then_leaves_the_message() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from outdial.flow import actions as a
+from outdial.flow.collect import UTTERANCE_GUARD_S
 from outdial.flow.rehearsal import Rehearsal
 
 Rehearse = Callable[..., Rehearsal]
@@ -284,3 +285,105 @@ def test_digits_ignore_keys_they_cannot_use_but_keep_waiting(rehearse: Rehearse)
     assert not r.playing
     r.advance(5000)
     assert r.spoken[-1] == "nothing"  # not stuck: the no-input timer ran
+
+
+def test_a_menu_with_speech_listens_from_its_start_to_its_end(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    [listen] = r.of(a.Listen)
+    assert listen.phrases == {"yes please": "1", "No": "2"}
+    assert r.listening == {listen.listen_id: listen}
+    r.finish_prompt()
+    r.advance(5000)  # a retry keeps listening
+    assert r.listening == {listen.listen_id: listen} and len(r.of(a.Listen)) == 1
+    r.finish_prompt()
+    r.press("1")
+    assert r.of(a.StopListen) == [a.StopListen(listen.listen_id)]
+    assert r.listening == {}
+
+
+def test_a_menu_interrupted_or_hung_up_on_stops_listening(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.hang_up()
+    assert r.listening == {} and len(r.of(a.StopListen)) == 1
+
+
+def test_a_menu_without_speech_neither_listens_nor_takes_speech(rehearse: Rehearse) -> None:
+    r = rehearse(
+        """
+        start: m
+        steps:
+          m: {type: menu, prompt: "main", choices: {"1": x}}
+          x: {type: say, text: "chosen"}
+        """
+    )
+    assert r.of(a.Listen) == []
+    r.finish_prompt()
+    r.start_speaking()
+    r.say("one", key="1")
+    assert r.spoken == ["main"] and r.steps == ["m"]
+    r.advance(5000)  # the no-input timer was not stopped by the speech
+    assert r.spoken == ["main", "main"]
+
+
+def test_unmatched_speech_during_the_prompt_is_ignored(rehearse: Rehearse) -> None:
+    """Barge-in by voice needs a match: what the recogniser could not place (a cough, a word
+    to someone else) leaves the prompt playing; once it has finished, it is a wrong input."""
+    r = rehearse(MENU)
+    r.advance(500)
+    r.start_speaking()
+    assert r.say("maybe later") == []
+    assert r.playing and r.spoken == ["main"]
+    r.finish_prompt()
+    r.say("maybe later")
+    assert r.spoken == ["main", "nm 1"]
+
+
+def test_speech_started_holds_the_no_input_timer_until_the_answer(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.finish_prompt()
+    r.advance(4900)
+    r.start_speaking()
+    r.advance(3000)  # past the 5 s time-out: the callee is speaking, no retry
+    assert r.spoken == ["main"]
+    r.say("No")
+    assert r.spoken[-1] == "two 2 voice No 0.9"
+
+
+def test_an_utterance_whose_result_never_comes_is_no_input_in_the_end(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.finish_prompt()
+    r.start_speaking()
+    r.advance(round(UTTERANCE_GUARD_S * 1000))
+    assert r.spoken == ["main", "ni 1"]
+
+
+def test_an_utterance_begun_during_the_prompt_holds_the_timer_after_it(rehearse: Rehearse) -> None:
+    r = rehearse(MENU)
+    r.start_speaking()
+    r.finish_prompt()
+    r.advance(6000)
+    assert r.spoken == ["main"]
+    r.say("yes please")
+    assert r.spoken[-1] == "one 1 voice yes please 0.9"
+
+
+def test_speech_heard_by_another_listening_is_ignored(rehearse: Rehearse) -> None:
+    """A result of the previous menu's listening, still on its way, is not this menu's."""
+    r = rehearse(MENU)
+    [listen] = r.of(a.Listen)
+    r.finish_prompt()
+    r.say("No", key="2", listen_id="listen-0")
+    assert r.steps == ["m"]
+    r.say("No", key="2", listen_id=listen.listen_id)
+    assert r.spoken[-1] == "two 2 voice No 0.9"
+
+
+def test_what_the_recogniser_did_not_match_is_no_match_even_if_its_text_is_a_phrase(
+    rehearse: Rehearse,
+) -> None:
+    """The recogniser heard "No" but was not sure enough to give its key: no match."""
+    r = rehearse(MENU)
+    [listen] = r.of(a.Listen)
+    r.finish_prompt()
+    r.say("No", key=None, confidence=0.2, listen_id=listen.listen_id)
+    assert r.spoken == ["main", "nm 1"]

@@ -111,6 +111,17 @@ def test_unknown_field_suggests_the_close_one() -> None:
             "steps.a.speech.yes",
             "key '2' is not one of the choices",
         ),
+        (
+            "{type: menu, choices: {'1': a}, speech: {'yes zorblax': '1'}}",
+            "steps.a.speech.yes zorblax",
+            "the speech recogniser does not know 'zorblax' (US English words only; spell "
+            "numbers as words)",
+        ),
+        (
+            "{type: menu, choices: {'1': a}, speech: {'42!': '1'}}",
+            "steps.a.speech.42!",
+            "has no word to recognise (letters a-z)",
+        ),
         ("{type: digits, min: 5, max: 3}", "steps.a.min", "min (5) is more than max (3)"),
         (
             "{type: digits, pattern: '[0-9'}",

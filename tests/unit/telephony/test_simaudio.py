@@ -38,7 +38,7 @@ def test_a_person_s_line_stays_up_in_quiet_after_the_hello() -> None:
 
 def test_the_late_beep_voicemail_sounds_like_a_person_first_and_beeps_late() -> None:
     sound = simaudio.answered_audio(
-        CalleeType.ANSWERINGMACHINE, random.Random(3), 12.0, "voicemail-late-beep"
+        CalleeType.ANSWERINGMACHINE, random.Random(3), 12.0, sound="voicemail-late-beep"
     )
     hello = len(simaudio.clip("voicemail-late-hello"))
     message = len(simaudio.clip("voicemail-late-message"))

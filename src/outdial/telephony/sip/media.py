@@ -64,8 +64,14 @@ class CallMedia:
     def answer(self) -> None:
         """The call was answered: send, and watch that the callee does too. From now on the
         callee's side runs on the media clock: no RTP while the call is up is silence for
-        the readers of ``audio()``, which end only when the call does."""
+        the readers of ``audio()``, which end only when the call does. If no reader took the
+        audio from the dial (a deployment without detection), the frames kept for it are
+        dropped: whoever reads from now on (a flow's menu or recording) hears the call from
+        now, not the callee's first words again."""
         self.answered = True
+        if self._unread is not None:
+            self._audio.remove(self._unread)
+            self._unread = None
         rtp = self.rtp
         if rtp is None:
             return
@@ -111,8 +117,8 @@ class CallMedia:
         return self.rtp.play_prompt(ulaw)
 
     async def audio(self) -> AsyncIterator[AudioFrame]:
-        """The callee's audio from now on (the first reader: from the start); each reader
-        gets every frame."""
+        """The callee's audio from now on (the first reader, if it comes before the answer:
+        from the start); each reader gets every frame."""
         if self._unread is not None:
             queue, self._unread = self._unread, None
         else:
