@@ -151,7 +151,24 @@ def parse_result_url(value: Any, name: str = "result_url") -> str:
         raise InvalidField(name, f"{_shown(value)} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidField(name, f"{_shown(value)} must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidField(
+            name, "must not hold a user name or password: send credentials in headers"
+        )
     return url
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any user name and password in it shown as ``***``: for logs, the API and
+    the UI (URLs with credentials are refused now; rows stored before may hold some)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"***@{host}").geturl()
 
 
 def parse_schedule(fields: Mapping[str, Any], now: float) -> Schedule:

@@ -13,7 +13,8 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1039,3 +1040,11 @@ def test_one_email_registered_at_once_from_many_threads_makes_one_account(store:
         thread.join(timeout=60)
     assert sorted(outcomes) == ["conflict"] * (THREADS - 1) + ["created"]
     assert count(store, accounts) == 1
+
+
+def test_a_new_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "outdial.db"
+    with closing(Store.open(f"sqlite:///{path}")) as store:
+        store.create_account("mode@example.com")
+        for made in path.parent.iterdir():  # the database, and its -wal and -shm if any
+            assert made.stat().st_mode & 0o777 == 0o600, made

@@ -20,6 +20,7 @@ from outdial.options import (
     parse_message_reference,
     parse_result_url,
     parse_schedule,
+    redact_url,
 )
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
@@ -619,3 +620,20 @@ def test_the_first_unknown_field_in_alphabetical_order_is_named() -> None:
     with pytest.raises(InvalidField) as caught:
         check_known_fields({"zeta": 1, "max_attempt": 2, "phone_number": "1"}, QUEUE_FIELDS)
     assert caught.value.field == "max_attempt"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:secret@hooks.example.com/r?x=1", "https://***@hooks.example.com/r?x=1"),
+        ("https://token@hooks.example.com/", "https://***@hooks.example.com/"),
+        ("https://hooks.example.com/r", "https://hooks.example.com/r"),
+    ],
+)
+def test_credentials_in_urls_are_redacted(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_a_url_with_credentials_is_refused() -> None:
+    with pytest.raises(InvalidField, match="must not hold a user name or password"):
+        parse_result_url("https://user:secret@hooks.example.com/")

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 
 from outdial.accounts import Account
+from outdial.options import redact_url
 from outdial.store.base import StoreBase
 from outdial.store.callrows import owned_call
 from outdial.store.tables import accounts, calls, webhook_attempts, webhook_deliveries
@@ -82,7 +83,7 @@ class DeliveryView:
         return {
             "delivery_id": self.id,
             "call_id": self.call_id,
-            "url": self.url,
+            "url": redact_url(self.url),
             "state": self.state.value,
             "attempts": self.attempts,
             "next_attempt_timestamp": _seconds(self.next_attempt_at),

@@ -20,6 +20,7 @@ from outdial.accounts import Account, Deployment
 from outdial.api.routes import services
 from outdial.api.throttle import SignInThrottle
 from outdial.errors import Conflict, Forbidden, NotFound, OutdialError
+from outdial.options import redact_url
 from outdial.web import charts, display, flowview
 from outdial.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec, csrf_ok
 
@@ -40,6 +41,7 @@ NO_PAGE = "There is no such page in your account."
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.filters["local_time"] = display.local_time
+templates.env.filters["redacted"] = redact_url
 templates.env.filters["iso_time"] = display.iso_time
 templates.env.filters["duration"] = display.duration
 templates.env.filters["results_text"] = flowview.results_text
