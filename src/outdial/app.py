@@ -29,6 +29,7 @@ from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.metrics import registry_for
 from outdial.outbound.policy import UrlPolicy
 from outdial.queueing import QueueService
+from outdial.secretbox import SecretBox
 from outdial.store.store import Store
 from outdial.web import pages as web_pages
 from outdial.web import routes as web_routes
@@ -51,7 +52,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:  # on the way out: workers, executor, store
             own_store = store
             if own_store is None:
-                own_store = stack.enter_context(closing(Store.open(settings.database_url)))
+                box = (
+                    SecretBox.from_file(settings.secret_key_file)
+                    if settings.secret_key_file is not None
+                    else None
+                )
+                own_store = stack.enter_context(closing(Store.open(settings.database_url, box=box)))
             executor = None
             if settings.ingest_workers > 0:
                 # spawn, not fork: the server has threads, and forking them is unsafe.

@@ -19,6 +19,18 @@ def default_database_url() -> str:
     return f"sqlite:///{DEFAULT_DATABASE_PATH}"
 
 
+SECRET_KEY_NAME = "secret.key"
+
+
+def default_secret_key_file(database_url: str) -> Path:
+    """Where the key sealing stored secrets is kept by default: beside a SQLite database file,
+    else ``var/secret.key`` under the working directory."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and database_url[len(prefix) :] not in ("", ":memory:"):
+        return Path(database_url[len(prefix) :]).parent / SECRET_KEY_NAME
+    return DEFAULT_DATABASE_PATH.parent / SECRET_KEY_NAME
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a running outdial needs to know; no module reads the environment itself."""
@@ -44,3 +56,6 @@ class Settings:
     # Networks of the operator's own receivers that flow URLs, goto and http steps and result
     # callbacks may reach although they are not public (loopback, private...): none by default.
     allow_url_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    # The key file sealing webhook secrets and trunk passwords in the database (created on
+    # first start). None: the app is given its Store (tests), or secrets are not sealed.
+    secret_key_file: Path | None = None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from acceptance_support import clean_environment, run, run_json
 
+from outdial.secretbox import PREFIX, SecretBox
 from outdial.store import db
 from outdial.store.store import Store
 
@@ -21,6 +22,8 @@ SUBCOMMANDS = [
     ("account", "create"),
     ("account", "reset-key"),
     ("account", "set-password"),
+    ("secrets",),
+    ("secrets", "rotate"),
     ("app",),
     ("app", "create"),
     ("app", "delete"),
@@ -264,3 +267,36 @@ def test_the_default_database_is_under_the_working_directory(tmp_path: Path) -> 
 
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "var" / "outdial.db").exists()
+
+
+def test_secrets_are_sealed_with_a_key_file_made_on_first_use_and_rotated(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'outdial.db'}"
+    created = run_json("account", "create", "--database-url", url, "--email", "key@example.com")
+    key_file = tmp_path / "db" / "secret.key"
+
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    with closing(Store.open(url)) as store:  # no key: what is stored, as stored
+        stored = store.account_by_email("key@example.com")
+        assert stored is not None and stored.webhook_secret.startswith(PREFIX)
+        assert created["webhook_secret"] not in stored.webhook_secret
+
+    rotated = run_json("secrets", "rotate", "--database-url", url)
+
+    assert (rotated["keys"], rotated["sealed_again"]) == (2, 1)
+    assert len(key_file.read_bytes().split()) == 2
+    with closing(Store.open(url, box=SecretBox.from_file(key_file, create=False))) as store:
+        again = store.account_by_email("key@example.com")
+        assert again is not None and again.webhook_secret == created["webhook_secret"]
+    wrong = run(
+        "account",
+        "reset-key",
+        "--database-url",
+        url,
+        "--email",
+        "key@example.com",
+        "--secret-key-file",
+        str(tmp_path / "other.key"),
+    )
+    error_of(wrong, "does not open with the secret key file")

@@ -14,7 +14,7 @@ from outdial.store.store import Store
 from outdial.store.tables import metadata
 
 MakeDatabase = Callable[..., str]
-HEAD = "0006"
+HEAD = "0007"
 
 
 @pytest.fixture

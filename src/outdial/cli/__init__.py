@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from outdial.cli.parser import Handler, build_parser
 from outdial.errors import OutdialError
+from outdial.secretbox import SecretKeyError
 from outdial.store import db
 
 
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except OutdialError as error:
         print(json.dumps({"error": error.message}), file=sys.stderr)
         return 1
-    except db.SchemaOutdated as error:
+    except (db.SchemaOutdated, SecretKeyError) as error:
         print(json.dumps({"error": str(error)}), file=sys.stderr)
         return 1
 

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Mapping
@@ -17,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from outdial.cli import demo
-from outdial.config import Settings
+from outdial.config import Settings, default_secret_key_file
 from outdial.errors import InvalidField, NotFound
+from outdial.secretbox import SecretBox
 from outdial.store import db
 from outdial.store.store import Store
 from outdial.telephony.simulated import load_sim_config
@@ -34,8 +36,42 @@ def emit(obj: Mapping[str, Any]) -> None:
 @contextmanager
 def opened_store(args: argparse.Namespace) -> Iterator[Store]:
     """The store at ``--database-url`` (an empty database gets the schema), closed after."""
-    with closing(Store.open(args.database_url)) as store:
+    with closing(Store.open(args.database_url, box=secret_box(args))) as store:
         yield store
+
+
+def secret_key_file(args: argparse.Namespace) -> Path:
+    return Path(args.secret_key_file or default_secret_key_file(args.database_url))
+
+
+def secret_box(args: argparse.Namespace) -> SecretBox:
+    return SecretBox.from_file(secret_key_file(args))
+
+
+def cmd_secrets_rotate(args: argparse.Namespace) -> int:
+    """A new first key in the key file, every stored secret sealed again with it."""
+    path = secret_key_file(args)
+    old = secret_box(args)
+    new = old.with_new_key()
+    # The file first (old keys kept), then the secrets: a stop in between loses nothing.
+    temporary = path.with_name(path.name + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(b"".join(key + b"\n" for key in new.keys))
+    os.replace(temporary, path)
+    with closing(Store.open(args.database_url, box=old)) as store:
+        store.box = new
+        sealed = store.seal_secrets()
+    emit(
+        {
+            "secret_key_file": str(path),
+            "keys": len(new.keys),
+            "sealed_again": sealed,
+            "note": "restart every outdial process; then the old keys (every line but the "
+            "first) may be removed from the file",
+        }
+    )
+    return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -248,6 +284,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         tts_cache=_tts_cache(args),
         session_secret=args.session_secret or None,
         metrics_token=args.metrics_token or None,
+        secret_key_file=secret_key_file(args),
         allow_url_networks=tuple(args.allow_url_networks),
     )
 

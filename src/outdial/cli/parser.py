@@ -20,6 +20,7 @@ from outdial.cli.commands import (
     cmd_deployment_delete,
     cmd_detect,
     cmd_migrate,
+    cmd_secrets_rotate,
     cmd_serve,
     cmd_trunk_create,
     cmd_worker,
@@ -116,6 +117,13 @@ def _add_database(parser: argparse.ArgumentParser) -> None:
         "--database-url",
         default=default_database_url(),
         help="sqlite:///path/to/outdial.db (default) or postgresql+psycopg://user@host/db",
+    )
+    parser.add_argument(
+        "--secret-key-file",
+        default="",
+        help="the key sealing webhook secrets and trunk passwords in the database, created "
+        "(mode 0600) when missing; back it up apart from the database (default: secret.key "
+        "beside a SQLite file, else var/secret.key)",
     )
 
 
@@ -226,6 +234,17 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p = command(account, "reset-key", cmd_account_reset_key, "issue a new developer key")
     _add_database(p)
     p.add_argument("--email", required=True, help="the account's e-mail")
+
+    secrets = commands.add_parser("secrets", help="the key sealing stored secrets").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    p = command(
+        secrets,
+        "rotate",
+        cmd_secrets_rotate,
+        "add a new key to the secret key file and seal every stored secret with it",
+    )
+    _add_database(p)
 
     p = command(commands, "worker", cmd_worker, "dial queued calls (no HTTP)")
     _add_database(p)

@@ -8,15 +8,27 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, select
 
+from outdial.secretbox import SecretBox
 from outdial.store import db
 
 Clock = Callable[[], float]
 
 
 class StoreBase:
-    def __init__(self, engine: Engine, clock: Clock = time.time) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock = time.time, box: SecretBox | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        # Seals webhook secrets and trunk settings (passwords) in the database. None: kept as
+        # they are (tests that build a Store by hand); the CLI and the app always give one.
+        self.box = box
+
+    def _seal(self, text: str) -> str:
+        return self.box.seal(text) if self.box is not None else text
+
+    def _unseal(self, stored: str) -> str:
+        return self.box.open(stored) if self.box is not None else stored
 
     def close(self) -> None:
         self.engine.dispose()

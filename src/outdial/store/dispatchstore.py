@@ -100,7 +100,7 @@ class DispatchStore(ProgressStore):
                         kind=kind.value,
                         lines=lines,
                         cps=cps,
-                        config=config,
+                        config=self._seal(config),  # a SIP trunk's holds its password
                         next_dial_at=0.0,
                         created_at=self.clock(),
                     )
@@ -113,12 +113,16 @@ class DispatchStore(ProgressStore):
     def trunk_by_name(self, name: str) -> Trunk | None:
         with self._read() as conn:
             row = conn.execute(select(trunks).where(trunks.c.name == name.strip())).first()
-        return _trunk(row) if row else None
+        return self._trunk(row) if row else None
 
     def all_trunks(self) -> list[Trunk]:
         with self._read() as conn:
             rows = conn.execute(select(trunks).order_by(trunks.c.id)).all()
-        return [_trunk(row) for row in rows]
+        return [self._trunk(row) for row in rows]
+
+    def _trunk(self, row: Any) -> Trunk:
+        config = self._unseal(row.config)
+        return Trunk(row.id, row.name, TrunkKind(row.kind), row.lines, row.cps, config)
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -438,10 +442,6 @@ class DispatchStore(ProgressStore):
             lines_in_use=in_use,
             outcomes={(s, t or ""): n for s, t, n in outcomes},
         )
-
-
-def _trunk(row: Any) -> Trunk:
-    return Trunk(row.id, row.name, TrunkKind(row.kind), row.lines, row.cps, row.config)
 
 
 __all__ = ["Claim", "DispatchStore", "Held", "HoursFilter", "Stats"]

@@ -131,7 +131,7 @@ class FlowStore(CallStore):
             ).scalar()
         if secret is None:
             raise NotFound(f"deployment {deployment_id} not found")
-        return str(secret)
+        return self._unseal(str(secret))
 
     def set_flow_url(self, deployment_id: int, url: str | None) -> None:
         """Have the deployment fetch its flow from ``url`` per call (None: the stored flow)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from outdial.secretbox import SecretBox
 from outdial.store import db, notify
 from outdial.store.base import Clock, StoreBase
 from outdial.store.dispatchstore import Claim, DispatchStore, Held
@@ -22,6 +23,7 @@ from outdial.store.newcalls import (
     new_call_ids,
 )
 from outdial.store.reportstore import ReportStore
+from outdial.store.sealing import SealingStore
 from outdial.store.sessions import SessionStore
 from outdial.store.tenants import TenantStore
 from outdial.store.webhookstore import (
@@ -55,13 +57,21 @@ __all__ = [
 ]
 
 
-class Store(TenantStore, SessionStore, DispatchStore, WebhookStore, ReportStore, FlowStore):
+class Store(
+    TenantStore, SessionStore, SealingStore, DispatchStore, WebhookStore, ReportStore, FlowStore
+):
     @classmethod
-    def open(cls, database_url: str, clock: Clock = time.time) -> Store:
-        """Connect, and create the schema if the database is empty."""
+    def open(
+        cls, database_url: str, clock: Clock = time.time, box: SecretBox | None = None
+    ) -> Store:
+        """Connect, and create the schema if the database is empty. With ``box``, secrets
+        stored in clear or under an older key are sealed with its first key."""
         engine = db.make_engine(database_url)
         db.ensure_schema(engine)
-        return cls(engine, clock)
+        store = cls(engine, clock, box)
+        if box is not None:
+            store.seal_secrets()
+        return store
 
     async def listen_for_queued(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` whenever another process queues calls (PostgreSQL LISTEN), until

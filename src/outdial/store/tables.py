@@ -45,7 +45,9 @@ accounts = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("key_hash", String(64), nullable=False),
     Column("password_hash", Text, nullable=True),
-    Column("webhook_secret", String(64), nullable=False),
+    # Sealed: enc:v1:<Fernet token>, about 190 characters. SQLite keeps VARCHAR(64) from the
+    # first schema (it enforces no length; migration 0007 leaves it).
+    Column("webhook_secret", Text().with_variant(String(64), "sqlite"), nullable=False),
     Column("created_at", Float, nullable=False),
 )
 

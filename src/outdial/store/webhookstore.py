@@ -150,7 +150,7 @@ class WebhookStore(StoreBase):
                 url=r.url,
                 body=r.body,
                 attempts=r.attempts,
-                secret=r.webhook_secret,
+                secret=self._unseal(r.webhook_secret),
                 created_at=r.created_at,
                 claimed_until=until,
             )
