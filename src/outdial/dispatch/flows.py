@@ -29,10 +29,11 @@ from outdial.flow import actions as a
 from outdial.flow.context import Session
 from outdial.flow.document import Flow, load_flow
 from outdial.flow.driver import FlowHooks, FlowLeg, FlowRun, HttpOutcome, TransferOutcome
+from outdial.flow.engines import default_cache
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.steps import JsonValue, Scalar
-from outdial.flow.tts import EspeakSynthesizer, TtsCache
+from outdial.flow.tts import TtsCache, parse_voice
 from outdial.options import parse_result_url
 from outdial.store.store import Claim, Store
 from outdial.telephony.carrier import Carrier, Leg
@@ -70,12 +71,14 @@ class FlowRuntime:
         self._stored: dict[int, tuple[float, int | None]] = {}  # app -> (checked at, version)
         self._parsed: dict[tuple[int, int], Flow] = {}
         self._client: httpx.AsyncClient | None = None
-        self._synthesizing: dict[tuple[str, str], asyncio.Future[None]] = {}  # (voice, text)
+        # (engine, voice, text) -> the synthesis in progress
+        self._synthesizing: dict[tuple[str, str, str], asyncio.Future[None]] = {}
 
     @classmethod
     def default(cls, store: Store, tts_cache: Path | None = None) -> FlowRuntime:
-        """espeak-ng behind a cache (kept in ``tts_cache`` when given); store calls in threads."""
-        return cls(store, TtsCache(EspeakSynthesizer(), directory=tts_cache), asyncio.to_thread)
+        """Every TTS engine (espeak-ng, flite, festival) behind a cache (kept in ``tts_cache``
+        when given); store calls in threads."""
+        return cls(store, default_cache(tts_cache), asyncio.to_thread)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -128,15 +131,17 @@ class FlowRuntime:
     async def _synthesize(self, prompts: list[tuple[str, str]]) -> None:
         """Synthesise a ringing call's prompts, each once however many calls ring with it:
         calls claimed together (a campaign's first 200 lines) share one synthesis of each
-        prompt instead of running espeak-ng and sox once per call."""
+        prompt instead of running the engine (espeak-ng and sox, flite, festival) once per
+        call."""
         for voice, text in prompts:
             if not self.tts.cached(text, voice):
                 await asyncio.shield(self._shared(text, voice))  # a call that ends stops
                 # waiting, not the synthesis
 
     def _shared(self, text: str, voice: str) -> asyncio.Future[None]:
-        """The synthesis of ``text`` in progress, or a new one (errors logged, not raised)."""
-        key = (voice, text)
+        """The synthesis of ``text`` in progress, or a new one (errors logged, not raised).
+        ``en-us`` and ``espeak-ng:en-us`` are one voice, so one synthesis."""
+        key = (*parse_voice(voice), text)
         running = self._synthesizing.get(key)
         if running is None:
             running = asyncio.ensure_future(asyncio.to_thread(self._synthesize_now, text, voice))
@@ -146,14 +151,14 @@ class FlowRuntime:
 
     async def speech(self, text: str, voice: str) -> bytes:
         """A prompt's audio for a call's flow: from the cache, or from the synthesis already
-        running since the phone rang (never a second espeak-ng for the same prompt)."""
+        running since the phone rang (never a second synthesis of the same prompt)."""
         if not self.tts.cached(text, voice):
             await asyncio.shield(self._shared(text, voice))
         if self.tts.cached(text, voice):
             return self.tts.get(text, voice)
         return await asyncio.to_thread(self.tts.get, text, voice)  # raises what failed
 
-    def _synthesized(self, key: tuple[str, str], _: object) -> None:
+    def _synthesized(self, key: tuple[str, str, str], _: object) -> None:
         self._synthesizing.pop(key, None)
 
     def _synthesize_now(self, text: str, voice: str) -> None:

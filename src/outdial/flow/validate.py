@@ -21,6 +21,7 @@ from outdial.flow.schema import flow_schema
 from outdial.flow.source import TOO_DEEP, Path, Source, format_path, parse, too_deep
 from outdial.flow.steps import SETS, STEP_ID, StepType
 from outdial.flow.variables import RefKind, parse_reference, references
+from outdial.flow.voices import voice_problem
 
 # Fields that hold step ids, ids of other things, or literal syntax: never ${…} templates.
 _NOT_TEMPLATES = frozenset(
@@ -181,6 +182,7 @@ class _Checker:
         if isinstance(start, str) and has_steps and start not in self.steps:
             self.error(("start",), f"{start!r} is not a step")
         self._targets((), _dict(self.data.get("on")))
+        self._voice(("voice",), self.data.get("voice"))
         for step_id, step in self.steps.items():
             base: Path = ("steps", step_id)
             for rel, target in _raw_targets(step):
@@ -198,6 +200,7 @@ class _Checker:
             elif kind is StepType.SAY and ("text" in step) == ("audio" in step):
                 self.error(base, "a say step has either text or audio")
             self._templates(base, step)
+            self._voices(base, step)
         self._reachability()
         return self.found
 
@@ -253,6 +256,23 @@ class _Checker:
             bad = sorted(set(literal) - _DTMF_SENDABLE)
             if bad:
                 self.error((*base, "digits"), f"cannot send {''.join(bad)!r} as DTMF")
+
+    def _voices(self, base: Path, step: dict[str, Any]) -> None:
+        """The step's ``voice`` and its prompt objects' own."""
+        self._voice((*base, "voice"), step.get("voice"))
+        prompt = step.get("prompt")
+        if isinstance(prompt, dict):
+            self._voice((*base, "prompt", "voice"), prompt.get("voice"))
+        for key in ("no_input", "no_match"):
+            for i, item in enumerate(_list(step.get(key))):
+                if isinstance(item, dict):
+                    self._voice((*base, key, i, "voice"), item.get("voice"))
+
+    def _voice(self, path: Path, value: Any) -> None:
+        if isinstance(value, str):  # the schema refuses what is not a string
+            message = voice_problem(value)
+            if message:
+                self.error(path, message)
 
     def _templates(self, base: Path, step: dict[str, Any]) -> None:
         for path, text in _strings(step, ()):
