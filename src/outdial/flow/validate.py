@@ -138,6 +138,28 @@ def _describe(error: jsonschema.ValidationError, path: Path) -> Iterator[tuple[P
 # --- beyond the schema --------------------------------------------------------------------
 
 
+def voice_fields(data: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """``(path, value)`` of every ``voice`` a raw flow names: the flow's, each step's and
+    each prompt object's (``prompt``, ``no_input``, ``no_match``); strings only, as the schema
+    refuses anything else."""
+    found: list[tuple[Path, Any]] = [(("voice",), data.get("voice"))]
+    for step_id, step in _dict(data.get("steps")).items():
+        if not isinstance(step, dict):
+            continue
+        base: Path = ("steps", step_id)
+        found.append(((*base, "voice"), step.get("voice")))
+        prompt = step.get("prompt")
+        if isinstance(prompt, dict):
+            found.append(((*base, "prompt", "voice"), prompt.get("voice")))
+        for key in ("no_input", "no_match"):
+            for i, item in enumerate(_list(step.get(key))):
+                if isinstance(item, dict):
+                    found.append(((*base, key, i, "voice"), item.get("voice")))
+    for path, value in found:
+        if isinstance(value, str):
+            yield path, value
+
+
 def _raw_targets(step: Mapping[str, Any]) -> Iterator[tuple[Path, Any]]:
     """``(path under the step, target)`` for every step id a raw step names."""
     for key in ("next", "then", "default", "on_error"):
@@ -182,7 +204,10 @@ class _Checker:
         if isinstance(start, str) and has_steps and start not in self.steps:
             self.error(("start",), f"{start!r} is not a step")
         self._targets((), _dict(self.data.get("on")))
-        self._voice(("voice",), self.data.get("voice"))
+        for path, voice in voice_fields(self.data):
+            message = voice_problem(voice)
+            if message:
+                self.error(path, message)
         for step_id, step in self.steps.items():
             base: Path = ("steps", step_id)
             for rel, target in _raw_targets(step):
@@ -200,7 +225,6 @@ class _Checker:
             elif kind is StepType.SAY and ("text" in step) == ("audio" in step):
                 self.error(base, "a say step has either text or audio")
             self._templates(base, step)
-            self._voices(base, step)
         self._reachability()
         return self.found
 
@@ -256,23 +280,6 @@ class _Checker:
             bad = sorted(set(literal) - _DTMF_SENDABLE)
             if bad:
                 self.error((*base, "digits"), f"cannot send {''.join(bad)!r} as DTMF")
-
-    def _voices(self, base: Path, step: dict[str, Any]) -> None:
-        """The step's ``voice`` and its prompt objects' own."""
-        self._voice((*base, "voice"), step.get("voice"))
-        prompt = step.get("prompt")
-        if isinstance(prompt, dict):
-            self._voice((*base, "prompt", "voice"), prompt.get("voice"))
-        for key in ("no_input", "no_match"):
-            for i, item in enumerate(_list(step.get(key))):
-                if isinstance(item, dict):
-                    self._voice((*base, key, i, "voice"), item.get("voice"))
-
-    def _voice(self, path: Path, value: Any) -> None:
-        if isinstance(value, str):  # the schema refuses what is not a string
-            message = voice_problem(value)
-            if message:
-                self.error(path, message)
 
     def _templates(self, base: Path, step: dict[str, Any]) -> None:
         for path, text in _strings(step, ()):
