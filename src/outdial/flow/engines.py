@@ -4,7 +4,7 @@ flite and festival run as programs (arguments, never a shell) with a time limit;
 in a file of a fresh private directory, never on a command line nor into Scheme, and comes out
 as a WAV file there, made 8 kHz µ-law by :func:`outdial.audio.files.prompt_ulaw`
 (band-limited resampling: flite's ``kal`` is 8 kHz already, its other voices 16 kHz, festival's
-HTS voice 48 kHz). Both speak English only and read bytes, so the text is first made ASCII.
+HTS voice 32 kHz). Both speak English only and read bytes, so the text is first made ASCII.
 
 A voice whose engine is not installed on this host is refused where it is played, with a
 :class:`~outdial.flow.tts.TtsError` naming the Debian packages: the flow takes the step's
