@@ -5,6 +5,7 @@ text, missing programs and voices, and synthesis off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import cast
 
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 
 from outdial.audio import g711
+from outdial.audio.files import read_audio
+from outdial.cli import flowcmds, main
 from outdial.dispatch.flows import FlowRuntime
 from outdial.flow.engines import (
     FestivalSynthesizer,
@@ -114,3 +117,44 @@ def test_synthesis_while_ringing_runs_off_the_event_loop_and_fills_the_cache(
     assert_speech(audio, 0.5, 4.0)
     assert all(runtime.tts.cached(text, voice) for voice, text in prompts)
     assert len(list(tmp_path.glob("*.ul"))) == 3
+
+
+def test_the_cli_lists_the_voices_and_speaks_a_sentence_to_a_wav_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["flow", "voices"], {}) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [v["voice"] for v in listed] == all_voices()
+    assert all(v["installed"] for v in listed)  # scripts/system-deps installs every engine
+    out = tmp_path / "hello.wav"
+    assert main(["flow", "say", SENTENCE, "--voice", "flite:slt", "--out", str(out)], {}) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["voice"] == "flite:slt" and said["duration_s"] > 2
+    assert_speech(g711.encode(read_audio(out)), 2.0, 8.0)
+    assert main(["flow", "say", "hi", "--voice", "flite:bob", "--out", str(out)], {}) != 0
+    assert "unknown flite voice 'bob'" in capsys.readouterr().err
+
+
+def test_flow_check_warns_of_a_voice_this_host_cannot_speak(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(
+        "flow: 1\nstart: a\nvoice: 'festival:us-slt-hts'\nsteps:\n"
+        "  a: {type: say, text: hi, voice: 'flite:slt', next: b}\n  b: {type: hangup}\n"
+    )
+    assert main(["flow", "check", str(flow)], {}) == 0
+    assert capsys.readouterr().out == ""  # every engine is installed here
+
+    def no_festival(spec: str) -> str | None:
+        return "festival is missing" if spec.startswith("festival") else None
+
+    monkeypatch.setattr(flowcmds, "missing_on_this_host", no_festival)
+    assert main(["flow", "check", str(flow)], {}) == 0  # a warning, not an error
+    [warning] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert warning == {
+        "path": "voice",
+        "message": "festival is missing",
+        "severity": "warning",
+        "line": 3,
+    }
