@@ -1,13 +1,16 @@
 """Call flows on real SIP calls: the appointment reminder on 200 lines against sipp.
 
-    .venv/bin/python benchmarks/flow.py --calls 400 [--machines 40] [--workdir DIR]
+    .venv/bin/python benchmarks/flow.py --calls 400 [--machines 40] [--workdir DIR] [--voice V]
 
 Three phases, in one run, with tcpdump capturing loopback throughout (so each phase pays for it):
 
 1. **Silent calls** (``benchmarks/sip.py``'s outdial side, its code reused): N calls through a
    200-line SIP trunk to a sipp callee that streams 5 s of tone and hangs up; no flow.
 2. **People**: N calls through a 200-line trunk, each running ``examples/flows/
-   appointment_reminder.yaml`` (detection on, as deployments have it): sipp answers after
+   appointment_reminder.yaml`` (detection on, as deployments have it) in ``--voice`` (default
+   ``en-us``, espeak-ng, instead of the example's festival voice: the platform's latencies,
+   comparable with earlier runs; ``--voice festival:us-slt-hts`` measures the example as it
+   ships, a cold cache then costing ~20 times espeak-ng's synthesis): sipp answers after
    200 ms of ringing, says "Hello?" (espeak-ng), and presses 1 (RFC 4733, sipp's own DTMF
    capture) 3 s after the answer, during the greeting; the flow barges in, confirms, says
    thanks (about 1.9 s) and hangs up: about 5 s a call, like the silent calls.
@@ -56,7 +59,8 @@ import sip
 import wire
 from outdial.calls import CallStatus
 from outdial.dispatch.dialer import Dialer, DialerSettings
-from outdial.flow.tts import EspeakSynthesizer
+from outdial.flow.engines import synthesizers
+from outdial.flow.voices import parse_voice, voice_problem
 from outdial.options import Schedule
 from outdial.store import db
 from outdial.store.store import NewCall, Store, new_call_ids
@@ -198,8 +202,15 @@ def _start_sipp(
     return process, base
 
 
+def reminder(voice: str) -> str:
+    """The example reminder flow, speaking in ``voice`` (the example's own voice is replaced)."""
+    text, count = re.subn(r"(?m)^voice: .*$", f"voice: '{voice}'", REMINDER.read_text())
+    assert count == 1, "the example flow names its voice on one line"
+    return text
+
+
 def _run_flows(
-    work: Path, name: str, calls: int, sipp_port: int, kind: str
+    work: Path, name: str, calls: int, sipp_port: int, kind: str, voice: str
 ) -> tuple[float, int, int, list[str]]:
     """Queue ``calls`` reminder calls to the sipp on ``sipp_port`` and dial them all; the
     elapsed time, calls that failed (not completed, or without the expected result), the most
@@ -215,7 +226,7 @@ def _run_flows(
     )
     account, _ = store.create_account("bench@example.com")
     app = store.create_application(account.email, "flow bench")
-    store.save_flow(app.id, REMINDER.read_text(), "yaml", account.email)
+    store.save_flow(app.id, reminder(voice), "yaml", account.email)
     dep = store.create_deployment(app.id, trunk_id=trunk.id, max_lines=sip.LINES, cps=1000.0)
     ids = new_call_ids(calls)
     rows = [
@@ -389,7 +400,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--machines", type=int, help="voicemail calls (default: calls / 10)")
     parser.add_argument("--workdir", type=Path, help="keep sipp's logs, databases, capture here")
+    parser.add_argument(
+        "--voice",
+        default="en-us",
+        help="the flow's voice (default en-us, espeak-ng: the platform's own latencies, as in "
+        "earlier runs; the example's festival:us-slt-hts shows the cost of a slower voice)",
+    )
     args = parser.parse_args(argv)
+    problem = voice_problem(args.voice)
+    if problem:
+        parser.error(problem)
     machines = args.machines if args.machines is not None else max(20, args.calls // 10)
     for tool in ("sipp", "tcpdump", "espeak-ng", "sox"):
         if shutil.which(tool) is None:
@@ -398,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="outdial-flow-bench-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        print(f"1-min load before: {os.getloadavg()[0]:.2f}")
+        print(f"1-min load before: {os.getloadavg()[0]:.2f}; voice {args.voice}")
         person_audio, machine_audio = _audio_files(work)
         people, people_port = _start_sipp(
             work, "flow_person", args.calls,
@@ -420,10 +440,10 @@ def main(argv: list[str] | None = None) -> int:
             silent_cps, silent_failed, _, _, _ = sip.run_outdial(work, args.calls, tone_file)
             # 2. people, 3. voicemails
             elapsed, failed, max_up, _ = _run_flows(
-                work, "people", args.calls, people_port, "person"
+                work, "people", args.calls, people_port, "person", args.voice
             )
             _, machine_failed, _, _ = _run_flows(
-                work, "voicemails", machines, machine_port, "machine"
+                work, "voicemails", machines, machine_port, "machine", args.voice
             )
         finally:
             packets = capture.stop()
@@ -434,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                     process.kill()
         datagrams = wire.read_pcap(capture.path)
         streams = Streams(packets)
-        thanks = EspeakSynthesizer().synthesize(THANKS, "en-us")
+        engine, voice = parse_voice(args.voice)
+        thanks = synthesizers()[engine].synthesize(THANKS, voice)
         on_wire = calls_on_wire(datagrams, people_port)
         retransmitted = sum(1 for call in on_wire if call.invites > 1)
         first, key = person_latencies(on_wire, streams, thanks)

@@ -62,6 +62,8 @@ from outdial.telephony import simaudio
 ANSWER_S = 7.5  # seconds from the answer to the callee's key or word: during the question
 VOICE_PORTS = 47000  # where the voice phase's sipp binds (the key phase's: 45000)
 
+VOICE = "en-us"  # the prompts' voice, as in the runs recorded so far (espeak-ng)
+
 
 def _say(text: str, voice: str, speed: int) -> np.ndarray:
     wav = subprocess.run(
@@ -192,11 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             cpu = time.process_time()
-            _, key_failed, _, _ = flow._run_flows(work, "keys", args.calls, key_port, "person")
+            _, key_failed, _, _ = flow._run_flows(
+                work, "keys", args.calls, key_port, "person", VOICE
+            )
             key_cpu = time.process_time() - cpu
             cpu = time.process_time()
             _, voice_failed, _, voice_ids = flow._run_flows(
-                work, "voice", args.calls, voice_port, "person"
+                work, "voice", args.calls, voice_port, "person", VOICE
             )
             voice_cpu = time.process_time() - cpu
         finally:

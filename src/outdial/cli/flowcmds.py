@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from outdial.audio.files import ULAW_SUFFIXES, AudioFormatError, prompt_ulaw
+from outdial.audio.wav import ulaw_to_wav
 from outdial.cli.commands import emit, opened_store
 from outdial.errors import InvalidField
-from outdial.flow.problems import FlowInvalid, Severity
+from outdial.flow.engines import missing_on_this_host, synthesizers
+from outdial.flow.problems import FlowInvalid, Problem, Severity
 from outdial.flow.saving import save_flow
 from outdial.flow.schema import schema_json
-from outdial.flow.validate import check
+from outdial.flow.source import format_path, parse
+from outdial.flow.tts import SAMPLE_RATE, TtsError
+from outdial.flow.validate import check, voice_fields
+from outdial.flow.voices import all_voices, parse_voice, voice_problem
 from outdial.options import parse_result_url
 
 CLI_AUTHOR = "cli"
@@ -40,15 +46,66 @@ def flow_url(value: str) -> str | None:
 
 
 def cmd_flow_check(args: argparse.Namespace) -> int:
-    """Every problem as a JSON line on stdout; exit 2 if any is an error."""
+    """Every problem as a JSON line on stdout; exit 2 if any is an error. A voice this host
+    cannot speak (its engine not installed) is a warning: the workers may be other hosts."""
     params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
-    problems = check(read_flow(args.file), known_params=params)
+    text = read_flow(args.file)
+    problems = check(text, known_params=params)
+    if not any(p.severity is Severity.ERROR for p in problems):
+        problems += _voices_missing_here(text)
     for problem in problems:
         emit(problem.as_dict())
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
         print(f"{args.file}: {len(errors)} error(s)", file=sys.stderr)
         return EXIT_INVALID
+    return 0
+
+
+def _voices_missing_here(text: str) -> list[Problem]:
+    source = parse(text)
+    if not isinstance(source.data, dict):
+        return []
+    found = []
+    for path, voice in voice_fields(source.data):
+        missing = missing_on_this_host(voice)
+        if missing:
+            found.append(Problem(format_path(path), missing, Severity.WARNING, source.line(path)))
+    return found
+
+
+def cmd_flow_voices(args: argparse.Namespace) -> int:
+    """One JSON line per voice: its name, and whether this host can speak it."""
+    for voice in all_voices():
+        missing = missing_on_this_host(voice)
+        line: dict[str, object] = {"voice": voice, "installed": missing is None}
+        if missing:
+            line["missing"] = missing
+        emit(line)
+    return 0
+
+
+def cmd_flow_say(args: argparse.Namespace) -> int:
+    """Speak TEXT in a voice into a WAV file (8 kHz, as a call hears it), to listen to it."""
+    problem = voice_problem(args.voice)
+    if problem:
+        raise InvalidField("voice", problem)
+    engine, voice = parse_voice(args.voice)
+    started = time.perf_counter()
+    try:
+        audio = synthesizers()[engine].synthesize(args.text, voice)
+    except TtsError as error:
+        raise InvalidField("voice", str(error)) from None
+    seconds = time.perf_counter() - started
+    Path(args.out).write_bytes(ulaw_to_wav(audio))
+    emit(
+        {
+            "voice": f"{engine}:{voice}",
+            "file": args.out,
+            "duration_s": round(len(audio) / SAMPLE_RATE, 2),
+            "synthesis_s": round(seconds, 3),
+        }
+    )
     return 0
 
 

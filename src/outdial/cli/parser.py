@@ -31,7 +31,9 @@ from outdial.cli.flowcmds import (
     cmd_app_update,
     cmd_deployment_update,
     cmd_flow_check,
+    cmd_flow_say,
     cmd_flow_schema,
+    cmd_flow_voices,
     flow_url,
 )
 from outdial.config import MAX_UPLOAD_BYTES, QUEUE_BURST, QUEUE_RATE, default_database_url
@@ -361,6 +363,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--params", help="comma-separated call parameter names: unknown ${names} are errors"
     )
     command(flow, "schema", cmd_flow_schema, "print the flow document's JSON Schema")
+    command(flow, "voices", cmd_flow_voices, "list the voices, and whether this host has them")
+    p = command(flow, "say", cmd_flow_say, "speak text in a voice into a WAV file (8 kHz)")
+    p.add_argument("text", help="what to say")
+    p.add_argument("--voice", default="en-us", help="engine:voice or an espeak-ng voice")
+    p.add_argument("--out", required=True, help="the WAV file to write")
 
     p = command(commands, "detect", cmd_detect, "classify audio files as a callee's side of a call")
     p.add_argument("files", nargs="+", help="WAV (PCM, µ-law, A-law) or raw .ul/.al at 8 kHz")

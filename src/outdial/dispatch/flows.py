@@ -16,8 +16,10 @@ import codecs
 import functools
 import json
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,10 +41,11 @@ from outdial.flow.driver import (
     HttpOutcome,
     TransferOutcome,
 )
+from outdial.flow.engines import default_cache
 from outdial.flow.interpreter import Interpreter
 from outdial.flow.prompts import prompts_known_at_claim
 from outdial.flow.steps import JsonValue, MenuStep, Scalar
-from outdial.flow.tts import EspeakSynthesizer, TtsCache
+from outdial.flow.tts import TtsCache, parse_voice
 from outdial.flow.utterance import Pcm
 from outdial.options import parse_result_url
 from outdial.outbound.client import OutboundClient, OutboundError, Reply
@@ -60,6 +63,16 @@ MAX_HTTP_BODY = 1024 * 1024  # bytes of an http step's reply kept
 MAX_FLOW_BYTES = 256 * 1024  # bytes of a fetched flow
 WARM_DECODES = 2  # decodes that make a grammar ready: one per thread of RecognitionPool's default
 WARM_SAMPLES = 1600  # 200 ms of silence at 8 kHz
+# Threads synthesising ringing calls' prompts (one a core here): a slow voice's backlog
+# (festival: ~0.4 s a sentence) neither fills the default executor, which the store's calls
+# and answered calls' prompts use, nor makes an answered call's prompt queue behind it.
+RINGING_THREADS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Synthesis:
+    future: asyncio.Future[None]
+    started: threading.Event  # set once a thread runs it: waiting for it is then the quickest
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +107,18 @@ class FlowRuntime:
         self._parsed: dict[tuple[int, int], Flow] = {}
         self._url_policy = url_policy or UrlPolicy()
         self._client: OutboundClient | None = None
-        self._synthesizing: dict[tuple[str, str], asyncio.Future[None]] = {}  # (voice, text)
+        # (engine, voice, text) -> the synthesis in progress
+        self._synthesizing: dict[tuple[str, str, str], _Synthesis] = {}
+        self._ringing: ThreadPoolExecutor | None = None
 
     @classmethod
     def default(
         cls, store: Store, tts_cache: Path | None = None, url_policy: UrlPolicy | None = None
     ) -> FlowRuntime:
-        """espeak-ng behind a cache (kept in ``tts_cache`` when given); store calls in threads;
-        the user's web services reached under ``url_policy``."""
-        return cls(
-            store,
-            TtsCache(EspeakSynthesizer(), directory=tts_cache),
-            asyncio.to_thread,
-            url_policy,
-        )
+        """Every TTS engine (espeak-ng, flite, festival) behind a cache (kept in ``tts_cache``
+        when given); store calls in threads; the user's web services reached under
+        ``url_policy``."""
+        return cls(store, default_cache(tts_cache), asyncio.to_thread, url_policy)
 
     @property
     def client(self) -> OutboundClient:
@@ -122,6 +133,8 @@ class FlowRuntime:
         self.recognition.close()
         if self._client is not None:
             await self._client.aclose()
+        if self._ringing is not None:
+            self._ringing.shutdown(wait=False, cancel_futures=True)
 
     async def recognize(self, phrases: Mapping[str, str], pcm: Pcm) -> Heard:
         """A menu's spoken answer, recognised in a worker thread against its phrases."""
@@ -195,39 +208,65 @@ class FlowRuntime:
     async def _synthesize(self, prompts: list[tuple[str, str]]) -> None:
         """Synthesise a ringing call's prompts, each once however many calls ring with it:
         calls claimed together (a campaign's first 200 lines) share one synthesis of each
-        prompt instead of running espeak-ng and sox once per call."""
+        prompt instead of running the engine (espeak-ng and sox, flite, festival) once per
+        call."""
         for voice, text in prompts:
             if not self.tts.cached(text, voice):
                 await asyncio.shield(self._shared(text, voice))  # a call that ends stops
                 # waiting, not the synthesis
 
-    def _shared(self, text: str, voice: str) -> asyncio.Future[None]:
-        """The synthesis of ``text`` in progress, or a new one (errors logged, not raised)."""
-        key = (voice, text)
-        running = self._synthesizing.get(key)
-        if running is None:
-            running = asyncio.ensure_future(asyncio.to_thread(self._synthesize_now, text, voice))
-            self._synthesizing[key] = running
-            running.add_done_callback(functools.partial(self._synthesized, key))
-        return running
+    def _shared(self, text: str, voice: str, *, now: bool = False) -> asyncio.Future[None]:
+        """The synthesis of ``text`` in progress, or a new one (errors logged, not raised).
+        ``en-us`` and ``espeak-ng:en-us`` are one voice, so one synthesis.
+
+        Ringing calls' syntheses queue for RINGING_THREADS threads of their own. A prompt
+        needed ``now`` (an answered call's) never waits in that queue: one still queued is
+        synthesised at once on the default executor (the queued one then finds it cached),
+        one already running is waited for."""
+        key = (*parse_voice(voice), text)
+        pending = self._synthesizing.get(key)
+        if pending is not None and (not now or pending.started.is_set()):
+            return pending.future
+        started = threading.Event()
+        future: asyncio.Future[None]
+        if now:
+            started.set()
+            future = asyncio.ensure_future(
+                asyncio.to_thread(self._synthesize_now, text, voice, started)
+            )
+        else:
+            future = asyncio.get_running_loop().run_in_executor(
+                self._ringing_pool(), self._synthesize_now, text, voice, started
+            )
+        self._synthesizing[key] = _Synthesis(future, started)
+        future.add_done_callback(functools.partial(self._synthesized, key))
+        return future
 
     async def speech(self, text: str, voice: str) -> bytes:
         """A prompt's audio for a call's flow: from the cache, or from the synthesis already
-        running since the phone rang (never a second espeak-ng for the same prompt)."""
+        running since the phone rang (never a second synthesis of the same prompt)."""
         if not self.tts.cached(text, voice):
-            await asyncio.shield(self._shared(text, voice))
+            await asyncio.shield(self._shared(text, voice, now=True))
         if self.tts.cached(text, voice):
             return self.tts.get(text, voice)
         return await asyncio.to_thread(self.tts.get, text, voice)  # raises what failed
 
-    def _synthesized(self, key: tuple[str, str], _: object) -> None:
-        self._synthesizing.pop(key, None)
+    def _synthesized(self, key: tuple[str, str, str], future: asyncio.Future[None]) -> None:
+        pending = self._synthesizing.get(key)
+        if pending is not None and pending.future is future:
+            del self._synthesizing[key]
 
-    def _synthesize_now(self, text: str, voice: str) -> None:
+    def _synthesize_now(self, text: str, voice: str, started: threading.Event) -> None:
+        started.set()
         try:
-            self.tts.get(text, voice)
+            self.tts.get(text, voice)  # from the cache when a prompt needed now was first
         except Exception as error:  # the prompt fails again when played, on the step's path
             log.warning("text to speech failed while ringing: %s", error)
+
+    def _ringing_pool(self) -> ThreadPoolExecutor:
+        if self._ringing is None:
+            self._ringing = ThreadPoolExecutor(RINGING_THREADS, thread_name_prefix="tts-ringing")
+        return self._ringing
 
     async def _stored_flow(self, application_id: int) -> tuple[int, Flow] | None:
         now = time.monotonic()

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from outdial.flow import steps as s
+from outdial.flow.voices import all_voices
 
 SCHEMA_ID = "https://outdial.org/schemas/flow-1.json"
 
@@ -286,7 +287,11 @@ def _build() -> dict[str, Any]:
         "target": {"type": "string", "description": "A step id."},
         "voice": {
             "type": "string",
-            "description": "Text-to-speech voice: engine:voice or a bare espeak-ng voice.",
+            "description": (
+                f"Text-to-speech voice: engine:voice ({', '.join(all_voices())}) or a bare "
+                "espeak-ng voice (en-us, en-gb, fr, ...)."
+            ),
+            "examples": ["en-us", "flite:slt", "festival:us-slt-hts"],
         },
         "prompt": {
             "description": "Text to speak, or an object with text or audio and a voice.",

@@ -2,8 +2,9 @@
 
 Audio is G.711 µ-law at 8 kHz, mono, headerless: what an RTP leg sends as PCMU. A voice is
 written ``engine:voice`` or as a bare voice for the default engine (``en-us`` is espeak-ng's
-US English). Prompts known when a call is claimed are synthesised while the phone rings, so
-the cache is shared by the calls of a worker.
+US English); :mod:`outdial.flow.voices` lists them and :mod:`outdial.flow.engines` has the
+other engines (flite, festival) and the registry of all. Prompts known when a call is claimed
+are synthesised while the phone rings, so the cache is shared by the calls of a worker.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import Protocol
 
 from outdial.errors import OutdialError
-from outdial.flow.steps import DEFAULT_VOICE
+from outdial.flow.voices import ESPEAK, parse_voice
 
-ESPEAK = "espeak-ng"
+__all__ = ["ESPEAK", "parse_voice"]  # re-exported: where callers have always found them
+
 SAMPLE_RATE = 8000  # Hz, G.711
-TTS_TIMEOUT_S = 30.0  # seconds for one synthesis
+TTS_TIMEOUT_S = 30.0  # seconds for one synthesis, plus TTS_TIMEOUT_PER_CHAR_S per character
+TTS_TIMEOUT_PER_CHAR_S = 0.02  # festival takes ~4 ms a character (19 s for MAX_TEXT) when idle
 MAX_TEXT = 5000  # characters in one prompt
 CACHE_BYTES = 64 * 1024 * 1024  # bytes of audio kept in memory (about 2.3 hours at 8 kB/s)
 _VOICE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+\-/]*")
@@ -44,14 +47,31 @@ class Synthesizer(Protocol):
     def synthesize(self, text: str, voice: str) -> bytes: ...
 
 
-def parse_voice(spec: str | None, default_engine: str = ESPEAK) -> tuple[str, str]:
-    """``"espeak-ng:en-us"`` or ``"en-us"`` -> ``("espeak-ng", "en-us")``; None or empty: the
-    default voice."""
-    spec = (spec or "").strip() or DEFAULT_VOICE
-    engine, sep, voice = spec.partition(":")
-    if not sep:
-        return default_engine, spec
-    return engine.strip() or default_engine, voice.strip() or DEFAULT_VOICE
+def time_limit(text: str, base_s: float = TTS_TIMEOUT_S) -> float:
+    """Seconds one synthesis of ``text`` may take: long prompts take longer."""
+    return base_s + len(text) * TTS_TIMEOUT_PER_CHAR_S
+
+
+def run_program(argv: list[str], stdin: bytes | None, timeout_s: float) -> bytes:
+    """Run a synthesiser (arguments, never a shell); its stdout, or :class:`TtsError` saying
+    what failed (not installed, too slow, its last line of stderr)."""
+    try:
+        done = subprocess.run(
+            argv,
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            timeout=timeout_s,  # run() kills the program when it is too slow
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise TtsError(f"tts: {argv[0]} is not installed") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise TtsError(f"tts: {argv[0]} took more than {timeout_s:g} s") from exc
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = detail[-1] if detail else f"exit status {done.returncode}"
+        raise TtsError(f"tts: {argv[0]} failed: {reason}")
+    return done.stdout
 
 
 class EspeakSynthesizer:
@@ -75,32 +95,15 @@ class EspeakSynthesizer:
             raise TtsError(f"tts: {voice!r} is not a voice name")
         if len(text) > MAX_TEXT:
             raise TtsError(f"tts: text longer than {MAX_TEXT} characters")
-        wav = self._run([self._espeak, "--stdout", "-v", voice, "--", text], None)
+        limit = time_limit(text, self._timeout_s)
+        wav = run_program([self._espeak, "--stdout", "-v", voice, "--", text], None, limit)
         if not text.strip():
             return b""
-        return self._run(
+        return run_program(
             [self._sox, "-q", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-c", "1", "-t", "ul", "-"],
             wav,
+            limit,
         )
-
-    def _run(self, argv: list[str], stdin: bytes | None) -> bytes:
-        try:
-            done = subprocess.run(
-                argv,
-                input=stdin if stdin is not None else b"",
-                capture_output=True,
-                timeout=self._timeout_s,
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise TtsError(f"tts: {argv[0]} is not installed") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise TtsError(f"tts: {argv[0]} took more than {self._timeout_s} s") from exc
-        if done.returncode != 0:
-            detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            reason = detail[-1] if detail else f"exit status {done.returncode}"
-            raise TtsError(f"tts: {argv[0]} failed: {reason}")
-        return done.stdout
 
 
 def cache_key(engine: str, voice: str, text: str) -> str:

@@ -21,6 +21,7 @@ from outdial.flow.schema import flow_schema
 from outdial.flow.source import TOO_DEEP, Path, Source, format_path, parse, too_deep
 from outdial.flow.steps import SETS, STEP_ID, StepType
 from outdial.flow.variables import RefKind, parse_reference, references
+from outdial.flow.voices import voice_problem
 from outdial.speech.recognizer import normalise
 from outdial.speech.words import unknown_words
 
@@ -139,6 +140,28 @@ def _describe(error: jsonschema.ValidationError, path: Path) -> Iterator[tuple[P
 # --- beyond the schema --------------------------------------------------------------------
 
 
+def voice_fields(data: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """``(path, value)`` of every ``voice`` a raw flow names: the flow's, each step's and
+    each prompt object's (``prompt``, ``no_input``, ``no_match``); strings only, as the schema
+    refuses anything else."""
+    found: list[tuple[Path, Any]] = [(("voice",), data.get("voice"))]
+    for step_id, step in _dict(data.get("steps")).items():
+        if not isinstance(step, dict):
+            continue
+        base: Path = ("steps", step_id)
+        found.append(((*base, "voice"), step.get("voice")))
+        prompt = step.get("prompt")
+        if isinstance(prompt, dict):
+            found.append(((*base, "prompt", "voice"), prompt.get("voice")))
+        for key in ("no_input", "no_match"):
+            for i, item in enumerate(_list(step.get(key))):
+                if isinstance(item, dict):
+                    found.append(((*base, key, i, "voice"), item.get("voice")))
+    for path, value in found:
+        if isinstance(value, str):
+            yield path, value
+
+
 def _raw_targets(step: Mapping[str, Any]) -> Iterator[tuple[Path, Any]]:
     """``(path under the step, target)`` for every step id a raw step names."""
     for key in ("next", "then", "default", "on_error"):
@@ -183,6 +206,10 @@ class _Checker:
         if isinstance(start, str) and has_steps and start not in self.steps:
             self.error(("start",), f"{start!r} is not a step")
         self._targets((), _dict(self.data.get("on")))
+        for path, voice in voice_fields(self.data):
+            message = voice_problem(voice)
+            if message:
+                self.error(path, message)
         for step_id, step in self.steps.items():
             base: Path = ("steps", step_id)
             for rel, target in _raw_targets(step):

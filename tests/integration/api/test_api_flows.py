@@ -78,6 +78,27 @@ def test_an_invalid_flow_is_refused_whole_with_every_problem(
     assert client.get(flow_path(tenant), auth=tenant.auth).status_code == 404  # nothing saved
 
 
+def test_unknown_voices_are_a_400_naming_the_step_and_field(
+    client: TestClient, tenant: Tenant
+) -> None:
+    bad = (
+        "flow: 1\nstart: greet\nvoice: piper:amy\nsteps:\n"
+        "  greet: {type: say, text: hi, voice: 'flite:bob', next: ask}\n"
+        "  ask: {type: menu, prompt: {text: 'press 1', voice: xx-yy}, choices: {'1': bye}}\n"
+        "  bye: {type: say, text: bye, voice: 'festival:us-slt-hts'}\n"
+    )
+    saved = client.put(flow_path(tenant), content=bad, headers=YAML, auth=tenant.auth)
+    checked = client.post("/api/flow/check", content=bad, headers=YAML, auth=tenant.auth)
+    assert (saved.status_code, checked.status_code, checked.json()["valid"]) == (400, 200, False)
+    for answer in (saved, checked):
+        problems = {p["path"]: p["message"] for p in answer.json()["problems"]}
+        assert set(problems) == {"voice", "steps.greet.voice", "steps.ask.prompt.voice"}
+        assert problems["voice"].startswith("unknown engine 'piper'")
+        assert "flite's voices are slt, kal" in problems["steps.greet.voice"]
+        assert problems["steps.ask.prompt.voice"].startswith("unknown espeak-ng voice 'xx-yy'")
+    assert client.get(flow_path(tenant), auth=tenant.auth).status_code == 404  # nothing saved
+
+
 def test_bad_bodies_get_clear_errors(client: TestClient, tenant: Tenant) -> None:
     empty = client.put(flow_path(tenant), content=b"", headers=YAML, auth=tenant.auth)
     assert (empty.status_code, empty.json()["error"]) == (

@@ -146,3 +146,28 @@ def test_menu_grammars_are_made_ready_while_ringing_once_and_answers_recognised(
     warmed, heard = asyncio.run(scenario())
     assert warmed == [({"yes": "1"}, WARM_SAMPLES)] * WARM_DECODES
     assert (heard.text, heard.key) == ("yes", "1")
+
+
+def test_an_answered_calls_prompt_does_not_queue_behind_ringing_calls_syntheses() -> None:
+    """Ten ringing calls queue ten prompts for the ringing threads (two at a time, 50 ms each):
+    the prompt an answered call needs now is synthesised at once, not after them, and the
+    ringing call that had it queued finds it done."""
+
+    async def scenario() -> tuple[list[str], bytes]:
+        voice = SlowVoice()
+        flows = runtime(voice)
+        ringing = [
+            asyncio.create_task(
+                flows._synthesize([("en-us", f"greeting {i}"), ("en-us", "thanks")])
+            )
+            for i in range(10)
+        ]
+        await asyncio.sleep(0.01)  # two greetings running, eight queued
+        audio = await flows.speech("greeting 9", "en-us")
+        await asyncio.gather(*ringing)
+        return voice.calls, audio
+
+    calls, audio = asyncio.run(scenario())
+    assert audio == b"greeting 9" * 10
+    assert calls.index("greeting 9") <= 3  # started third or fourth, not tenth
+    assert sorted(calls) == sorted([f"greeting {i}" for i in range(10)] + ["thanks"])

@@ -415,3 +415,50 @@ async def _echo_of_the_prompt(loss_db: float) -> int:
         await asyncio.sleep(0.02)
     await asyncio.wait_for(task, 5.0)
     return len(kept.heard)
+
+
+class Engine:
+    """A named fake engine that keeps the (voice, text) of each synthesis."""
+
+    def __init__(self, name: str) -> None:
+        self.engine = name
+        self.spoken: list[tuple[str, str]] = []
+
+    def synthesize(self, text: str, voice: str) -> bytes:
+        self.spoken.append((voice, text))
+        return b"\x7f" * 80
+
+
+def test_a_steps_voice_overrides_the_flows_and_each_engine_speaks_its_own() -> None:
+    asyncio.run(_a_steps_voice_overrides_the_flows_and_each_engine_speaks_its_own())
+
+
+async def _a_steps_voice_overrides_the_flows_and_each_engine_speaks_its_own() -> None:
+    text = """
+flow: 1
+start: hello
+voice: flite:slt
+steps:
+  hello: {type: say, text: "Hello.", next: smooth}
+  smooth: {type: say, text: "Smooth.", voice: "festival:us-slt-hts", next: ask}
+  ask:
+    type: menu
+    voice: en-gb
+    prompt: {text: "Press 1.", voice: "flite:kal"}
+    no_input: ["Again, press 1."]
+    choices: {"1": done}
+    timeout_s: 0.05
+    attempts: 2
+    then: done
+  done: {type: hangup}
+"""
+    engines = {name: Engine(name) for name in ("espeak-ng", "flite", "festival")}
+    leg, kept = FakeLeg(), Kept()
+    interpreter = Interpreter(load_flow(text), {}, Session("call-1", 1, "+16175550101"))
+    run = FlowRun(interpreter, leg, TtsCache(engines), kept.hooks())
+    ended = await asyncio.wait_for(run.run(), 2.0)
+    assert not ended.error
+    assert engines["flite"].spoken == [("slt", "Hello."), ("kal", "Press 1.")]
+    assert engines["festival"].spoken == [("us-slt-hts", "Smooth.")]
+    assert engines["espeak-ng"].spoken == [("en-gb", "Again, press 1.")]
+    assert len(leg.played) == 4
