@@ -13,11 +13,12 @@ Pure and synchronous. A carrier feeds the callee's audio from answer, 20 ms at a
 
 from outdial.detect.detector import Detector
 from outdial.detect.params import DetectionParams
-from outdial.detect.verdict import Cause, Verdict
+from outdial.detect.verdict import Cause, Heard, Verdict
 
 __all__ = [
     "Cause",
     "DetectionParams",
     "Detector",
+    "Heard",
     "Verdict",
 ]
