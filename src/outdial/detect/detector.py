@@ -50,6 +50,11 @@ BEEP_AFTER_SPEECH_FRAMES = 15
 HEARD_SPEECH_FRAMES = 5  # non-tonal speech frames that make a greeting, for the beep rule
 # A beep's loudness is steady or decays smoothly (a chime); a vowel's jumps about.
 BEEP_LEVEL_STEP_DB = 2.0  # dB a beep's level may move from one frame to the next
+# Two peaks this close are neighbouring harmonics of a voice, not a dual tone or a square wave.
+SECOND_PEAK_APART_HZ = 150.0
+# A tone that was never one pure sine (two peaks, or a sweep) must last this long: a vowel's
+# strongest harmonics can look like one for 100 ms.
+MIXED_BEEP_FRAMES = 10
 BEEP_FADE_STEP_DB = 4.0  # dB per frame a chime may fade by, if it fades evenly...
 BEEP_FADE_EVEN_DB = 1.0  # ...its steps differing by at most this
 _FRAME_BYTES = 2 * FRAME_SAMPLES
@@ -68,6 +73,7 @@ class _ToneRun:
     hz2: float = 0.0  # the second peak (a dual tone, a square wave's harmonic)
     slope: float = 0.0  # Hz per frame the peak moves (a swept beep)
     frames: int = 1
+    pure: int = 0  # frames that were one steady sine
     levels: list[float] = field(default_factory=list)
     after_speech: bool = False  # speech ran right up to the tone: a vowel, not a beep
     tail_level: float | None = None  # level of the frame just after the last tonal one
@@ -309,7 +315,13 @@ class Detector:
         tonal = (
             level >= p.tone_floor_dbfs
             and level >= floor + p.tone_snr_db
-            and (f.purity >= p.tone_purity or f.purity2 >= self._purity2)
+            and (
+                f.purity >= p.tone_purity
+                or (
+                    f.purity2 >= self._purity2
+                    and abs(f.peak2_hz - f.peak_hz) >= SECOND_PEAK_APART_HZ
+                )
+            )
         )
         if tonal and self._tone is not None and level < self._tone.last_level - TONE_LEVEL_DROP_DB:
             tonal = False  # the tone stopped; what is left is its echo in the window
@@ -483,14 +495,12 @@ class Detector:
                 expected = run.hz + run.slope * gap
                 moved = peak - run.hz
                 if abs(peak - expected) <= p.beep_max_jitter_hz or (
-                    abs(moved) <= p.beep_sweep_hz * gap
-                    and run.frames >= 2
-                    and abs(moved - run.slope * gap) <= p.beep_max_jitter_hz
+                    run.frames == 1 and abs(moved) <= p.beep_sweep_hz * gap
                 ):
-                    if run.frames >= 2 or p.beep_sweep_hz > 0:
-                        step = moved / gap
-                        run.slope = step if abs(step) <= p.beep_sweep_hz else 0.0
-                    run.hz = peak if p.beep_sweep_hz > 0 else run.hz
+                    # A sweep: the second frame sets the rate, later ones must keep to it.
+                    if p.beep_sweep_hz > 0:
+                        run.slope = moved / gap
+                        run.hz = peak
                 elif f.purity < p.tone_purity and (
                     abs(peak - run.hz2) <= p.beep_max_jitter_hz
                     or abs(f.peak2_hz - run.hz) <= features.BIN_HZ
@@ -501,6 +511,7 @@ class Detector:
                 if run is not None:
                     run.last = self._frame
                     run.frames += 1
+                    run.pure += f.purity >= p.tone_purity and abs(run.slope) <= STEADY_HZ
                     run.levels.append(level)
                     run.tail_level = None  # it went on after all (a lost packet)
                     return changed
@@ -509,7 +520,13 @@ class Detector:
                 changed = self._tone_ended(run) or changed
             after_speech = bool(self._speech_bits & BEEP_CLEAR_MASK)
             self._tone = _ToneRun(
-                self._frame, self._frame, peak, level, hz2=f.peak2_hz, after_speech=after_speech
+                self._frame,
+                self._frame,
+                peak,
+                level,
+                hz2=f.peak2_hz if f.purity < p.tone_purity else 0.0,
+                after_speech=after_speech,
+                pure=int(f.purity >= p.tone_purity),
             )
             return changed
         if run is not None and self._frame == run.last + 1:
@@ -524,6 +541,8 @@ class Detector:
         p = self.params
         length_ms = (run.last - run.start + 1) * FRAME_MS
         if run.frames < self._f_beep_min:
+            return False
+        if run.pure < self._f_beep_min and run.frames < MIXED_BEEP_FRAMES:
             return False
         if run.after_speech and run.frames < BEEP_AFTER_SPEECH_FRAMES:
             return False

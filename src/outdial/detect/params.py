@@ -20,7 +20,7 @@ class DetectionParams:
     speech_floor_dbfs: float = -50.0  # dBFS: quieter frames are never speech
     speech_snr_db: float = 7.0  # dB above the background noise level a speech frame must be
     speech_loud_db: float = 20.0  # dB above background: speech even if the VAD disagrees
-    speech_range_db: float = 24.0  # dB below the greeting's loudest frame: background talk
+    speech_range_db: float = 18.0  # dB below the greeting's loudest frame: background talk
     noise_window_ms: int = 1500  # ms: background level is the quietest frame in this window
     speech_start_ms: int = 60  # ms of speech frames that start an utterance
     speech_gap_ms: int = 200  # ms of non-speech that still belongs to the same utterance

@@ -32,7 +32,7 @@ from outdial.dispatch.diallog import DialLog
 from outdial.dispatch.flowcall import FlowCall
 from outdial.dispatch.flows import FlowRuntime
 from outdial.dispatch.hours_filter import hours_filter
-from outdial.dispatch.listening import Listening
+from outdial.dispatch.listening import Listening, shared_spotting
 from outdial.policy import AttemptResult
 from outdial.store.groupcommit import GroupCommit
 from outdial.store.progress import (
@@ -288,12 +288,14 @@ class Dialer:
                 if flow is not None:
                     flow.heard(verdict)
 
+            params = params_for(claim.detection_params)
             listening = Listening(
                 leg,
-                params_for(claim.detection_params),
+                params,
                 heard,
                 early_sit,
                 flow.listening_finished if flow is not None else None,
+                shared_spotting() if params.phrases_for_machine > 0 else None,
             )
 
         try:  # the leg hangs up at the ring timeout (request.ring_timeout), as Ended says

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import multiprocessing
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -107,7 +108,8 @@ class PhraseSpotting:
     """The greeting-phrase spotter in worker processes, shared by every call of a dialer."""
 
     def __init__(self, workers: int = SPOT_WORKERS) -> None:
-        self._executor = ProcessPoolExecutor(workers)
+        # Spawned, not forked: the dialer has threads and a running event loop.
+        self._executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
     async def spot(self, pcm: npt.NDArray[np.int16], offset_ms: int) -> Spotting:
         loop = asyncio.get_running_loop()
@@ -149,8 +151,6 @@ class Listening:
         self.answer_recorded = asyncio.Event()
         self._record = record
         self._recorded: list[Verdict] = []  # handed to the store, in order
-        if spotting is None and params.phrases_for_machine > 0:
-            spotting = shared_spotting()
         self._task = asyncio.create_task(
             follow(leg, self.listener, self._when_connected, early_sit, on_finished, spotting),
             name=f"listen-{leg.request.call_id}",

@@ -62,10 +62,16 @@ def fax() -> list[AudioFrame]:
     return frames(quiet(300), synth.ced(3000.0, reversals=True))
 
 
+def greeting(ms: float = 7200.0) -> FloatArray:
+    """Three sentences with 500 ms pauses: 7 s of it is a machine by its length."""
+    sentence = talk((ms - 1000.0) / 3)
+    return np.concatenate([sentence, quiet(500), sentence, quiet(500), sentence])
+
+
 def long_greeting_then_beep(beep_ms: float = 500.0) -> list[AudioFrame]:
-    """A voicemail: 7 s of greeting (a machine by its length), then a 1 kHz beep."""
+    """A voicemail: 7 s of greeting, then a 1 kHz beep."""
     return frames(
-        quiet(400), talk(7200), quiet(300), synth.tone(1000.0, beep_ms, -14.0), quiet(2000)
+        quiet(400), greeting(), quiet(300), synth.tone(1000.0, beep_ms, -14.0), quiet(2000)
     )
 
 
@@ -170,7 +176,7 @@ def test_an_answered_call_that_ends_undecided_settles_as_unknown() -> None:
 
 def test_a_beep_cut_off_by_the_hang_up_still_counts() -> None:
     listener = Listener(DetectionParams())
-    audio = frames(quiet(400), talk(7200), quiet(300), synth.tone(1000.0, 400.0, -14.0))
+    audio = frames(quiet(400), greeting(), quiet(300), synth.tone(1000.0, 400.0, -14.0))
     verdicts = feed_all(listener, audio)
     assert [v.beep_end_ms for v in verdicts] == [None]  # decided on the greeting's length
     settled = listener.end()
