@@ -347,7 +347,9 @@ def _odd_beep(rng: np.random.Generator, level: float) -> FloatArray:
     elif kind == 1:  # dual tone
         hz = rng.uniform(450, 1100)
         ratio = rng.uniform(1.2, 1.7)
-        x = synth.tone(hz, ms, level - 3) + synth.tone(hz * ratio, ms, level - 3 - rng.uniform(0, 6))
+        x = synth.tone(hz, ms, level - 3) + synth.tone(
+            hz * ratio, ms, level - 3 - rng.uniform(0, 6)
+        )
     else:  # a sweep up or down
         start, span = rng.uniform(500, 1300), rng.uniform(200, 700) * rng.choice([-1.0, 1.0])
         hz = start + span * n / len(n)
@@ -390,6 +392,7 @@ def _machine_noisybeep(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
 
 
 def _machine_latebeep(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    lines: tuple[str, ...]
     if rng.random() < 0.5:  # a short greeting, then two seconds of silence before the beep
         lines = MACHINE_SHORT[rng.integers(len(MACHINE_SHORT))]
         return _greeting(c, s, rng, lines, gap_ms=(1800, 2600))
@@ -439,7 +442,9 @@ def _voice_noise(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
     else:  # street: rumbling traffic that swells and fades, 15-25 dB under the person
         white = rng.normal(0.0, 1.0, len(x))
         rumble = np.convolve(white, np.ones(24) / 24, mode="same")
-        swell = 0.4 + 0.6 * np.abs(np.sin(np.pi * np.arange(len(x)) / (SAMPLE_RATE * rng.uniform(2, 5))))
+        swell = 0.4 + 0.6 * np.abs(
+            np.sin(np.pi * np.arange(len(x)) / (SAMPLE_RATE * rng.uniform(2, 5)))
+        )
         street = rumble * swell
         rms = float(np.sqrt(np.mean(street**2))) or 1.0
         x = x + street * (person / rms) * 10 ** (-rng.uniform(15, 25) / 20)
@@ -549,8 +554,8 @@ def _synthesise(text: str, voice: str, speed: int) -> bytes:
     if voice.startswith("festival:"):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "speech.wav"
-            stretch = FESTIVAL_WPM / speed
-            setup = f"(begin (voice_{voice[9:]}) (Parameter.set 'Duration_Stretch {stretch:.3f}))"
+            factor = FESTIVAL_WPM / speed
+            setup = f"(begin (voice_{voice[9:]}) (Parameter.set 'Duration_Stretch {factor:.3f}))"
             command = ["text2wave", "-eval", setup, "-o", str(out)]
             subprocess.run(command, input=text.encode(), check=True, capture_output=True)
             return out.read_bytes()

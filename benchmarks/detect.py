@@ -33,6 +33,7 @@ import argparse
 import dataclasses
 import hashlib
 import importlib
+import itertools
 import json
 import re
 import subprocess
@@ -236,7 +237,9 @@ def figures(rows: list[tuple[corpus.Clip, Outcome]]) -> dict[str, Any]:
     wrong_revisions = sum(1 for c, o in revised if o.final and o.final.callee_type is not c.label)
     people = [(c, o) for c, o in rows if c.label is CalleeType.VOICE]
     ever_machine = sum(
-        1 for _, o in people if any(v.callee_type is CalleeType.ANSWERINGMACHINE for v in o.verdicts)
+        1
+        for _, o in people
+        if any(v.callee_type is CalleeType.ANSWERINGMACHINE for v in o.verdicts)
     )
     dead_air = [
         float(o.first.decided_ms - c.words_end_ms)
@@ -245,7 +248,9 @@ def figures(rows: list[tuple[corpus.Clip, Outcome]]) -> dict[str, Any]:
     ]
     machines = [(c, o) for c, o in rows if c.label is CalleeType.ANSWERINGMACHINE]
     machine_ms = [
-        float(next(v.decided_ms for v in o.verdicts if v.callee_type is CalleeType.ANSWERINGMACHINE))
+        float(
+            next(v.decided_ms for v in o.verdicts if v.callee_type is CalleeType.ANSWERINGMACHINE)
+        )
         for _, o in machines
         if any(v.callee_type is CalleeType.ANSWERINGMACHINE for v in o.verdicts)
     ]
@@ -278,7 +283,7 @@ def figures(rows: list[tuple[corpus.Clip, Outcome]]) -> dict[str, Any]:
 
 def _revised(outcome: Outcome) -> bool:
     types = [v.callee_type for v in outcome.verdicts]
-    return any(a != b for a, b in zip(types, types[1:], strict=False))
+    return any(a != b for a, b in itertools.pairwise(types))
 
 
 def confusion(rows: list[tuple[corpus.Clip, Outcome]]) -> None:
@@ -378,14 +383,14 @@ def main() -> None:
         "baseline": [r for g in results.values() for r in g["baseline"]],
         "now": [r for g in results.values() for r in g["now"]],
     }
-    for name, group in [*results.items(), ("all", both)]:
-        base, now = figures(group["baseline"]), figures(group["now"])
+    for name, ran in [*results.items(), ("all", both)]:
+        base, now = figures(ran["baseline"]), figures(ran["now"])
         show(name, base, now)
         if name == "all":
             print("\n  final verdicts now:")
-            confusion(group["now"])
+            confusion(ran["now"])
             print("  final verdicts, baseline:")
-            confusion(group["baseline"])
+            confusion(ran["baseline"])
             summary = {"baseline": base, "now": now}
         else:
             summary.setdefault("split", {})[name] = {
@@ -396,7 +401,8 @@ def main() -> None:
         k: sum(o.audio_s for _, o in rows) / max(1e-9, sum(o.cpu_s for _, o in rows))
         for k, rows in both.items()
     }
-    print(f"\nreal-time factor (tone and rhythm): baseline {rtf['baseline']:.0f}, now {rtf['now']:.0f}")
+    base_rtf, now_rtf = rtf["baseline"], rtf["now"]
+    print(f"\nreal-time factor (tone and rhythm): baseline {base_rtf:.0f}, now {now_rtf:.0f}")
     for told, (revised, total) in over_prompt.items():
         print(f"people talking over our prompt revised, prompt {told}: {revised} of {total}")
     kinds_seen = sorted({c.spec.kind for c, _ in both["now"]})
@@ -404,7 +410,9 @@ def main() -> None:
     for kind in kinds_seen:
         b = [o for c, o in both["baseline"] if c.spec.kind == kind]
         n = [(c, o) for c, o in both["now"] if c.spec.kind == kind]
-        ok_b = sum(1 for (c, _), o in zip(n, b, strict=True) if o.final and o.final.callee_type is c.label)
+        ok_b = sum(
+            1 for (c, _), o in zip(n, b, strict=True) if o.final and o.final.callee_type is c.label
+        )
         ok_n = sum(1 for c, o in n if o.final and o.final.callee_type is c.label)
         print(f"  {kind:<20} {ok_b:>4} -> {ok_n:>4} of {len(n)}")
     summary["rtf"] = rtf

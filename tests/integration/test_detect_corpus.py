@@ -23,7 +23,10 @@ from outdial.detect import Detector, Verdict
 # Two tuning voices and two held-out voices, one clip of every scenario each. Clips this
 # detector gets wrong (sound alone, no words) are listed: they must stay wrong until fixed.
 VOICES = (*corpus.TRAIN_VOICES[:2], *corpus.HELDOUT_VOICES[-2:])
-KNOWN_WRONG: dict[str, str] = {}
+KNOWN_WRONG = {
+    "machine_noisybeep-en-us": "a beep 8 dB over -32 dBFS noise is missed: called voice",
+    "machine_short-en-us+steph": "its beep is missed in noise at -50 dBFS: called voice",
+}
 SPECS = [
     pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[f"{s.kind}-{s.voice}"]))
     if f"{s.kind}-{s.voice}" in KNOWN_WRONG

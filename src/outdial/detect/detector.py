@@ -338,12 +338,7 @@ class Detector:
                 or abs(f.peak2_hz - self._last_peak) <= features.BIN_HZ
             )
         )
-        steady = (
-            tonal
-            and self._was_tonal
-            and held
-            and abs(level - self._last_level) <= STEADY_DB
-        )
+        steady = tonal and self._was_tonal and held and abs(level - self._last_level) <= STEADY_DB
         self._last_slope = step if tonal and self._was_tonal else 0.0
         self._was_tonal, self._last_peak, self._last_level = tonal, peak, level
         self._last_peak2 = f.peak2_hz if tonal and f.purity < p.tone_purity else 0.0

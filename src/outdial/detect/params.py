@@ -30,7 +30,7 @@ class DetectionParams:
     tone_purity2: float = 0.75  # 0..1: energy share of the two strongest peaks for a tone frame
     # (a dual tone, a square wave, a beep in noise); 1.0 turns this off
     tone_floor_dbfs: float = -55.0  # dBFS: quieter frames are never tones
-    tone_snr_db: float = 10.0  # dB above the background level a tone frame must be
+    tone_snr_db: float = 6.0  # dB above the background level a tone frame must be
     beep_min_hz: float = 400.0  # Hz
     beep_max_hz: float = 2000.0  # Hz
     beep_min_ms: int = 100  # ms: shorter steady tones are not beeps

@@ -109,7 +109,9 @@ class PhraseSpotting:
 
     def __init__(self, workers: int = SPOT_WORKERS) -> None:
         # Spawned, not forked: the dialer has threads and a running event loop.
-        self._executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn")
+        )
 
     async def spot(self, pcm: npt.NDArray[np.int16], offset_ms: int) -> Spotting:
         loop = asyncio.get_running_loop()
