@@ -50,7 +50,7 @@ class DetectionParams:
     sit_gap_max_ms: int = 80  # ms allowed between SIT segments
 
     # Decision rules over the greeting
-    voice_silence_ms: int = 700  # ms of silence after a short greeting that means a person
+    voice_silence_ms: int = 560  # ms of silence after a short greeting that means a person
     voice_silence_long_ms: int = 900  # ms of silence after a greeting up to 3 s
     short_greeting_ms: int = 1000  # ms: greetings up to this take voice_silence_ms
     person_greeting_max_ms: int = 3000  # ms: a longer greeting needs long_greeting_silence_ms

@@ -297,6 +297,8 @@ class Dialer:
                 flow.listening_finished if flow is not None else None,
                 shared_spotting() if params.phrases_for_machine > 0 else None,
             )
+            if flow is not None:
+                flow.on_playing = listening.playing
 
         try:  # the leg hangs up at the ring timeout (request.ring_timeout), as Ended says
             async for event in leg.events():

@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,7 +35,7 @@ from outdial.flow.steps import JsonValue, Scalar
 from outdial.flow.tts import EspeakSynthesizer, TtsCache
 from outdial.options import parse_result_url
 from outdial.store.store import Claim, Store
-from outdial.telephony.carrier import Carrier, Leg
+from outdial.telephony.carrier import AudioFrame, Carrier, Leg, Playback
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,10 @@ class FlowRuntime:
         leg: Leg,
         carrier: Carrier,
         hangup: Callable[[str], Awaitable[None]],
+        on_playing: Callable[[bool], None] | None = None,
     ) -> FlowRun:
+        """The flow's run on the answered ``leg``; ``on_playing`` hears when prompts start
+        and stop playing (detection listens to the callee differently meanwhile)."""
         interpreter = Interpreter(prepared.flow, prepared.params, prepared.session)
 
         async def save_results(fields: Mapping[str, Scalar]) -> None:
@@ -233,7 +236,7 @@ class FlowRuntime:
             transfer=transfer,
             audio_file=lambda name: self._audio_prompt(claim.application_id, name),
         )
-        flow_leg: FlowLeg = leg
+        flow_leg: FlowLeg = leg if on_playing is None else PromptTelling(leg, on_playing)
         return FlowRun(interpreter, flow_leg, self.tts, hooks, speak=self.speech)
 
     async def finish(
@@ -317,3 +320,34 @@ def _params(call_parameters: str) -> dict[str, str]:
     for key, value in data.items():
         out[str(key)] = value if isinstance(value, str) else json.dumps(value)
     return out
+
+
+class PromptTelling:
+    """A flow's leg that says when prompts start playing and when the last has stopped."""
+
+    def __init__(self, leg: FlowLeg, on_playing: Callable[[bool], None]) -> None:
+        self._leg = leg
+        self._on_playing = on_playing
+        self._playing = 0
+
+    def play_prompt(self, ulaw: bytes) -> Playback:
+        playback = self._leg.play_prompt(ulaw)
+        self._playing += 1
+        if self._playing == 1:
+            self._on_playing(True)
+        playback.done.add_done_callback(self._stopped)
+        return playback
+
+    def _stopped(self, _: object) -> None:
+        self._playing -= 1
+        if self._playing == 0:
+            self._on_playing(False)
+
+    def digits(self) -> AsyncIterator[str]:
+        return self._leg.digits()
+
+    def audio(self) -> AsyncIterator[AudioFrame]:
+        return self._leg.audio()
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self._leg.send_dtmf(digits)
