@@ -1,14 +1,19 @@
-"""A labelled corpus of callee audio for the detector, made with espeak-ng, sox and numpy.
+"""A labelled corpus of callee audio for the detector, made with espeak-ng, flite, festival,
+sox and numpy.
 
-Each clip is the callee's side of a call from answer, 8 kHz 16-bit: people (short greetings,
-long business greetings, a repeated "hello?" after silence), voicemail (short and long
-greetings with pauses, then beeps of several frequencies and lengths, sometimes two), fax
-(CED with or without phase reversals then V.21 flags; CNG only), SIT with and without the
-announcement, and dead air. Each passes through a telephone channel: a speech level, background
-noise, band-limiting to 300-3400 Hz (sox), G.711 µ-law coding (sox) and lost packets.
+Each clip is the callee's side of a call from answer, 8 kHz 16-bit, in 19 scenarios: people
+(short greetings, a repeated "hello?" after silence, "hello? ... hello?" with pauses, business
+greetings, a person talking on without a pause, a person with a television or traffic behind
+them, a person talking over our prompt), voicemail (short and long greetings with pauses, long
+pauses, carriers' greetings, square-wave, dual-tone and swept beeps, beeps in loud noise, late
+beeps, sometimes two beeps), fax (CED with or without phase reversals then V.21 flags; CNG
+only), SIT with and without the announcement, and dead air. Each passes through a telephone
+channel: a speech level, background noise, band-limiting to 300-3400 Hz (sox), G.711 µ-law
+coding (sox) and lost packets.
 
-Voices are split: ``TRAIN_VOICES`` are the ones the defaults were tuned on, ``HELDOUT_VOICES``
-are kept aside to check that the rules carry over to voices never tuned on.
+Voices are split: ``TRAIN_VOICES`` are the ones the defaults were tuned on; ``HELDOUT_VOICES``
+(and flite's and festival's voices, when installed) are kept aside to check that the rules
+carry over to voices never tuned on.
 
 Clips are cached under ``var/detect-corpus/`` (gitignored), keyed by everything that shapes
 them, so a second run reads files instead of synthesising. Used by ``benchmarks/detect.py``

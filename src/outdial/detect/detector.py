@@ -4,16 +4,22 @@ Rules, checked on every frame in this order (docs/detection.md explains them):
 
 1. Tones that identify the callee at once: the SIT triad (informationtone), the fax answer
    tone CED or V.21 flags (fax), and the fax calling tone CNG heard before any speech.
-2. A steady tone of 400-2000 Hz after speech is a voicemail beep: answeringmachine.
-3. Speech followed by silence is a person (voice); the longer the greeting, the longer the
-   silence must be, because voicemail greetings pause between sentences and people do not
-   pause after a short "hello?".
-4. Speech that goes on longer than a person's greeting is a machine.
-5. Nothing heard for ``dead_air_ms`` is unknown, and so is anything undecided at
+2. A steady tone of 400-2000 Hz after speech is a voicemail beep: answeringmachine. One sine,
+   two peaks (a dual tone, a square wave), or an even sweep.
+3. A greeting phrase spotted (handed in by ``heard_words``) in a greeting of 2 s or more is a
+   machine.
+4. Speech followed by silence is a person (voice); the longer the greeting, the longer the
+   silence must be.
+5. Speech that goes on longer than a person's greeting, with sentence pauses, is a machine
+   (and, as an option, sooner: the greeting's shape).
+6. Nothing heard for ``dead_air_ms`` is unknown, and so is anything undecided at
    ``max_decision_ms``.
 
-After ``answeringmachine`` the detector keeps listening and reports where the beep ended.
-Everything here is a pure function of the audio: no clock, no I/O, no randomness.
+A voice verdict is revised to answeringmachine by a later beep, by a greeting that goes on
+(speech resumed, not while our prompt plays: ``playing``) or by two greeting phrases, within
+the revision window. After answeringmachine the detector keeps listening and reports where
+the beep ended. Everything here is a pure function of the audio and of the inputs given at
+their audio positions: no clock, no I/O, no randomness.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from outdial.audio.frames import FRAME_MS
 from outdial.calls import CalleeType
 from outdial.detect import DetectionParams, Detector, Heard, Verdict
-from outdial.detect.spotting import SPOT_MAX_MS, SpotSchedule
+from outdial.detect.spotting import SPOT_MAX_MS, SPOT_OVERLAP_MS, SpotSchedule
 from outdial.speech.spotter import Spotter, Spotting
 from outdial.telephony.carrier import AudioFrame, Leg, close_audio
 
@@ -40,7 +40,8 @@ class Listener:
         self.sit: Verdict | None = None  # a special information tone heard before answer
         # The answered audio the spotter may still be asked to hear (the first seconds).
         self._words = params.phrases_for_machine > 0
-        self._heard: list[npt.NDArray[np.int16]] = []
+        self._heard: list[npt.NDArray[np.int16]] = []  # frames from _heard_from on
+        self._heard_from = 0  # index (from answer) of the first frame kept
         self._schedule = SpotSchedule()
         self.spot_cpu_s = 0.0  # CPU the spotter spent on this call
 
@@ -67,7 +68,13 @@ class Listener:
                 self._heard = []
             return None
         start, end = window
-        pcm = np.concatenate(self._heard[start // FRAME_MS : end // FRAME_MS])
+        first = self._heard_from
+        pcm = np.concatenate(self._heard[start // FRAME_MS - first : end // FRAME_MS - first])
+        # Only the overlap with the next window is needed again.
+        keep_from = (end - SPOT_OVERLAP_MS) // FRAME_MS
+        if keep_from > first:
+            del self._heard[: keep_from - first]
+            self._heard_from = keep_from
         return start, pcm
 
     def heard(self, spotting: Spotting) -> None:

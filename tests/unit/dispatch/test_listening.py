@@ -497,3 +497,16 @@ def test_a_flow_leg_says_when_its_prompts_play() -> None:
         assert heard == [True, False]
 
     asyncio.run(main())
+
+
+def test_the_spotter_hears_each_second_with_the_one_before_it() -> None:
+    listener = Listener(DetectionParams())
+    windows: list[tuple[int, int]] = []
+    for frame in frames(quiet(300), talk(12000)):
+        listener.feed(frame)
+        window = listener.spot_window()
+        if window is not None:
+            offset, pcm = window
+            windows.append((offset, offset + len(pcm) // 8))
+    assert windows[:3] == [(0, 1000), (0, 2000), (1000, 3000)]
+    assert windows[-1] == (8000, 10000)  # nothing after 10 s from answer is spotted
