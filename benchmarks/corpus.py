@@ -1,14 +1,19 @@
-"""A labelled corpus of callee audio for the detector, made with espeak-ng, sox and numpy.
+"""A labelled corpus of callee audio for the detector, made with espeak-ng, flite, festival,
+sox and numpy.
 
-Each clip is the callee's side of a call from answer, 8 kHz 16-bit: people (short greetings,
-long business greetings, a repeated "hello?" after silence), voicemail (short and long
-greetings with pauses, then beeps of several frequencies and lengths, sometimes two), fax
-(CED with or without phase reversals then V.21 flags; CNG only), SIT with and without the
-announcement, and dead air. Each passes through a telephone channel: a speech level, background
-noise, band-limiting to 300-3400 Hz (sox), G.711 µ-law coding (sox) and lost packets.
+Each clip is the callee's side of a call from answer, 8 kHz 16-bit, in 19 scenarios: people
+(short greetings, a repeated "hello?" after silence, "hello? ... hello?" with pauses, business
+greetings, a person talking on without a pause, a person with a television or traffic behind
+them, a person talking over our prompt), voicemail (short and long greetings with pauses, long
+pauses, carriers' greetings, square-wave, dual-tone and swept beeps, beeps in loud noise, late
+beeps, sometimes two beeps), fax (CED with or without phase reversals then V.21 flags; CNG
+only), SIT with and without the announcement, and dead air. Each passes through a telephone
+channel: a speech level, background noise, band-limiting to 300-3400 Hz (sox), G.711 µ-law
+coding (sox) and lost packets.
 
-Voices are split: ``TRAIN_VOICES`` are the ones the defaults were tuned on, ``HELDOUT_VOICES``
-are kept aside to check that the rules carry over to voices never tuned on.
+Voices are split: ``TRAIN_VOICES`` are the ones the defaults were tuned on; ``HELDOUT_VOICES``
+(and flite's and festival's voices, when installed) are kept aside to check that the rules
+carry over to voices never tuned on.
 
 Clips are cached under ``var/detect-corpus/`` (gitignored), keyed by everything that shapes
 them, so a second run reads files instead of synthesising. Used by ``benchmarks/detect.py``
@@ -37,7 +42,7 @@ from outdial.calls import CalleeType
 FloatArray = npt.NDArray[np.float64]
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO / "var" / "detect-corpus"
-CORPUS_VERSION = 8  # bump when the generator changes, so stale cached clips are not reused
+CORPUS_VERSION = 9  # bump when the generator changes, so stale cached clips are not reused
 TRIM_DBFS = -50.0  # dBFS: espeak output quieter than this at either end is trimmed
 TAIL_MS = 4000.0  # ms of the call kept after the last scripted sound
 
@@ -59,8 +64,11 @@ HELDOUT_VOICES = (
     "en-gb-x-gbcwmd+m7",
 )
 # A second synthesiser, never tuned on, when flite is installed (``apt-get install flite``).
-FLITE_VOICES = ("flite:slt", "flite:rms", "flite:awb", "flite:kal16")
+FLITE_VOICES = ("flite:slt", "flite:rms", "flite:awb", "flite:kal")
 FLITE_WPM = 170  # words per minute flite speaks at its default duration stretch
+# A third, when festival and its voices are installed (scripts/system-deps).
+FESTIVAL_VOICES = ("festival:cmu_us_slt_arctic_hts", "festival:kal_diphone")
+FESTIVAL_WPM = 165  # words per minute festival speaks at its default duration stretch
 SPEEDS = (140, 165, 190)  # words per minute (espeak-ng -s)
 
 NAMES = ("Mary", "John", "Priya", "Carlos", "Wei", "Fatima", "Tom", "Olga")
@@ -109,6 +117,46 @@ MACHINE_LONG = (
         "Please leave a detailed message and we will get back to you.",
     ),
 )
+# Carriers' own voicemail greetings (network voicemail), read by a synthesiser too.
+CARRIER_GREETINGS = (
+    ("The person you are calling is not available.", "Please leave a message after the tone."),
+    (
+        "The number you have dialed is not available.",
+        "At the tone, please record your message.",
+        "When you have finished recording, you may hang up.",
+    ),
+    ("The wireless customer you are calling is not available.", "Please leave a message."),
+    (
+        "Your call has been forwarded to an automatic voice message system.",
+        "{name} is not available.",
+        "At the tone, please record your message.",
+    ),
+)
+# A person who talks on, with no pause, from answer.
+LONG_TALK = (
+    "Oh hi yes I was just talking to my sister about the weekend and we were thinking we"
+    " might drive up to the lake if the weather holds up",
+    "Yeah I got your letter last week and I meant to call you back but things have been"
+    " really crazy here with the kids and the new job and everything",
+    "Hello this is {name} speaking and I am in the middle of cooking dinner right now so"
+    " if this is about the car insurance I already told you people no",
+    "Hi there sorry I was just out in the garden and I ran in to get the phone so I am a"
+    " bit out of breath but go ahead who is calling please",
+)
+# A person who said hello, heard our prompt start, and talks over it.
+OVER_PROMPT = (
+    "Sorry, who is this? I can't really hear you, the line is bad.",
+    "Wait, what is this about? Is this about my account?",
+    "Hang on, hang on. Are you selling something? We're not interested.",
+)
+# Background talk (a television) behind a person.
+TV_TALK = (
+    "In other news tonight the city council voted to approve the new budget after a long"
+    " debate and the mayor said the vote was a victory for the whole community",
+    "And now the weather for the weekend with sunny skies on Saturday and a chance of"
+    " showers on Sunday afternoon so bring an umbrella if you are heading out",
+)
+TV_VOICES = ("en-us+m7", "en-gb+f4")
 SIT_ANNOUNCEMENTS = (
     "We're sorry, the number you have dialed is not in service.",
     "All circuits are busy now. Please try your call again later.",
@@ -246,16 +294,33 @@ def _voice_business(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
     return parts, words_end, None
 
 
-def _greeting(c: Corpus, s: Spec, rng: np.random.Generator, lines: tuple[str, ...]) -> Scene:
+def _greeting(
+    c: Corpus,
+    s: Spec,
+    rng: np.random.Generator,
+    lines: tuple[str, ...],
+    pause_ms: tuple[float, float] = (150, 650),
+    gap_ms: tuple[float, float] = (150, 800),
+    beeps: str = "plain",
+    beep_db: tuple[float, float] = (-22, -10),
+) -> Scene:
+    """A voicemail greeting: ``lines`` with pauses of ``pause_ms`` between them, a gap of
+    ``gap_ms``, then a beep: ``plain`` (a sine, sometimes with overtones or fading, sometimes
+    doubled) or ``odd`` (square-wave, dual-tone or swept)."""
     speed = _speed(rng)
     parts = [synth.silence(rng.uniform(100, 600))]
     for i, line in enumerate(lines):
         if i:
-            parts.append(synth.silence(rng.uniform(150, 650)))  # pause between sentences
+            parts.append(synth.silence(rng.uniform(*pause_ms)))  # pause between sentences
         parts.append(c.speak(_fill(line, rng), s.voice, speed, _room(s)))
-    parts.append(synth.silence(rng.uniform(150, 800)))  # greeting end to beep
+    parts.append(synth.silence(rng.uniform(*gap_ms)))  # greeting end to beep
+    level = rng.uniform(*beep_db)
+    if beeps == "odd":
+        parts.append(_odd_beep(rng, level))
+        beep_end = _ms(parts)
+        parts.append(synth.silence(TAIL_MS))
+        return parts, None, beep_end
     hz = BEEP_HZ[rng.integers(len(BEEP_HZ))]
-    level = rng.uniform(-22, -10)
     overtones = rng.uniform(-24, -12) if rng.random() < 0.3 else None  # a less pure beep
     decay_db = rng.uniform(6, 20) if rng.random() < 0.2 else 0.0  # a chime that fades
 
@@ -276,12 +341,132 @@ def _greeting(c: Corpus, s: Spec, rng: np.random.Generator, lines: tuple[str, ..
     return parts, None, beep_end
 
 
+def _odd_beep(rng: np.random.Generator, level: float) -> FloatArray:
+    """A beep that is not one sine: square-wave, two tones at once, or a sweep."""
+    ms = rng.uniform(200, 1000)
+    n = np.arange(synth.samples_for(ms))
+    kind = rng.integers(3)
+    if kind == 0:  # square wave (odd harmonics; the channel band-limits it)
+        hz = rng.uniform(400, 1000)
+        x = np.sign(np.sin(2 * np.pi * hz * n / SAMPLE_RATE)) * synth.amplitude(level) / 1.41
+    elif kind == 1:  # dual tone
+        hz = rng.uniform(450, 1100)
+        ratio = rng.uniform(1.2, 1.7)
+        x = synth.tone(hz, ms, level - 3) + synth.tone(
+            hz * ratio, ms, level - 3 - rng.uniform(0, 6)
+        )
+    else:  # a sweep up or down
+        start, span = rng.uniform(500, 1300), rng.uniform(200, 700) * rng.choice([-1.0, 1.0])
+        hz = start + span * n / len(n)
+        x = synth.amplitude(level) * np.sin(2 * np.pi * np.cumsum(hz) / SAMPLE_RATE)
+    ramp = synth.samples_for(5.0)
+    edge = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)
+    x[:ramp] *= edge
+    x[-ramp:] *= edge[::-1]
+    return np.asarray(x, dtype=np.float64)
+
+
 def _machine_short(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
     return _greeting(c, s, rng, MACHINE_SHORT[rng.integers(len(MACHINE_SHORT))])
 
 
 def _machine_long(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
     return _greeting(c, s, rng, MACHINE_LONG[rng.integers(len(MACHINE_LONG))])
+
+
+def _machine_pauses(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    lines = MACHINE_LONG[rng.integers(len(MACHINE_LONG))]
+    return _greeting(c, s, rng, lines, pause_ms=(500, 2000))
+
+
+def _machine_carrier(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    lines = CARRIER_GREETINGS[rng.integers(len(CARRIER_GREETINGS))]
+    return _greeting(c, s, rng, lines, pause_ms=(300, 1200))
+
+
+def _machine_oddbeep(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    lines = (MACHINE_SHORT + MACHINE_LONG)[rng.integers(len(MACHINE_SHORT) + len(MACHINE_LONG))]
+    return _greeting(c, s, rng, lines, beeps="odd")
+
+
+def _machine_noisybeep(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    # The channel's noise is loud for this scenario (see _random_channel): beeps 6-20 dB above.
+    lines = MACHINE_SHORT[rng.integers(len(MACHINE_SHORT))]
+    beeps = "odd" if rng.random() < 0.3 else "plain"
+    return _greeting(c, s, rng, lines, beeps=beeps, beep_db=(-24, -16))
+
+
+def _machine_latebeep(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    lines: tuple[str, ...]
+    if rng.random() < 0.5:  # a short greeting, then two seconds of silence before the beep
+        lines = MACHINE_SHORT[rng.integers(len(MACHINE_SHORT))]
+        return _greeting(c, s, rng, lines, gap_ms=(1800, 2600))
+    order = rng.permutation(len(MACHINE_LONG))  # a long greeting (two read one after another)
+    lines = MACHINE_LONG[order[0]] + MACHINE_LONG[order[1]]
+    return _greeting(c, s, rng, lines, pause_ms=(300, 900))
+
+
+def _voice_hellos(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    speed = _speed(rng)
+    hello = c.speak("Hello?", s.voice, speed, _room(s))
+    parts = [synth.silence(rng.uniform(150, 800)), hello]
+    words_end = _ms(parts)
+    parts += [synth.silence(rng.uniform(800, 2000)), hello]
+    if rng.random() < 0.5:
+        parts += [synth.silence(rng.uniform(800, 2000))]
+        parts.append(c.speak("Hello? Is anyone there?", s.voice, speed, _room(s)))
+    parts.append(synth.silence(TAIL_MS))
+    return parts, words_end, None
+
+
+def _voice_longtalk(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    text = _fill(LONG_TALK[rng.integers(len(LONG_TALK))], rng)
+    parts = [synth.silence(rng.uniform(150, 800)), c.speak(text, s.voice, _speed(rng), _room(s))]
+    words_end = _ms(parts)
+    parts.append(synth.silence(TAIL_MS))
+    return parts, words_end, None
+
+
+def _voice_noise(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    """A person with a television talking behind them, or in the street."""
+    short = rng.random() < 0.6
+    pool = SHORT_GREETINGS if short else BUSINESS_GREETINGS
+    text = _fill(pool[rng.integers(len(pool))], rng)
+    words = c.speak(text, s.voice, _speed(rng), _room(s))
+    parts = [synth.silence(rng.uniform(150, 1200)), words]
+    words_end = _ms(parts)
+    parts.append(synth.silence(TAIL_MS))
+    x = np.concatenate(parts)
+    person = float(np.sqrt(np.mean(words**2)))
+    if rng.random() < 0.5:  # a television: talk from answer, 14-24 dB under the person
+        tv_voice = TV_VOICES[rng.integers(len(TV_VOICES))]
+        tv = c.speak(TV_TALK[rng.integers(len(TV_TALK))], tv_voice, 165, room=40)
+        tv = np.tile(tv, int(np.ceil(len(x) / len(tv))))[: len(x)]
+        rms = float(np.sqrt(np.mean(tv**2))) or 1.0
+        x = x + tv * (person / rms) * 10 ** (-rng.uniform(14, 24) / 20)
+    else:  # street: rumbling traffic that swells and fades, 15-25 dB under the person
+        white = rng.normal(0.0, 1.0, len(x))
+        rumble = np.convolve(white, np.ones(24) / 24, mode="same")
+        swell = 0.4 + 0.6 * np.abs(
+            np.sin(np.pi * np.arange(len(x)) / (SAMPLE_RATE * rng.uniform(2, 5)))
+        )
+        street = rumble * swell
+        rms = float(np.sqrt(np.mean(street**2))) or 1.0
+        x = x + street * (person / rms) * 10 ** (-rng.uniform(15, 25) / 20)
+    return [x], words_end, None
+
+
+def _voice_interrupted(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
+    """A person says hello; our prompt starts (the benchmark plays one after ``voice``) and
+    they talk over it."""
+    speed = _speed(rng)
+    text = _fill(SHORT_GREETINGS[rng.integers(len(SHORT_GREETINGS))], rng)
+    parts = [synth.silence(rng.uniform(150, 800)), c.speak(text, s.voice, speed, _room(s))]
+    words_end = _ms(parts)
+    parts.append(synth.silence(rng.uniform(1000, 1600)))
+    parts.append(c.speak(OVER_PROMPT[rng.integers(len(OVER_PROMPT))], s.voice, speed, _room(s)))
+    parts.append(synth.silence(TAIL_MS))
+    return parts, words_end, None
 
 
 def _fax_ced(c: Corpus, s: Spec, rng: np.random.Generator) -> Scene:
@@ -333,6 +518,15 @@ _SCENES = {
     "sit": lambda c, s, rng: _sit(c, s, rng, announce=False),
     "sit_announcement": lambda c, s, rng: _sit(c, s, rng, announce=True),
     "dead_air": _dead_air,
+    "machine_pauses": _machine_pauses,
+    "machine_carrier": _machine_carrier,
+    "machine_oddbeep": _machine_oddbeep,
+    "machine_noisybeep": _machine_noisybeep,
+    "machine_latebeep": _machine_latebeep,
+    "voice_hellos": _voice_hellos,
+    "voice_longtalk": _voice_longtalk,
+    "voice_noise": _voice_noise,
+    "voice_interrupted": _voice_interrupted,
 }
 LABELS = {
     "voice_short": CalleeType.VOICE,
@@ -345,11 +539,31 @@ LABELS = {
     "sit": CalleeType.INFORMATIONTONE,
     "sit_announcement": CalleeType.INFORMATIONTONE,
     "dead_air": CalleeType.UNKNOWN,
+    "machine_pauses": CalleeType.ANSWERINGMACHINE,
+    "machine_carrier": CalleeType.ANSWERINGMACHINE,
+    "machine_oddbeep": CalleeType.ANSWERINGMACHINE,
+    "machine_noisybeep": CalleeType.ANSWERINGMACHINE,
+    "machine_latebeep": CalleeType.ANSWERINGMACHINE,
+    "voice_hellos": CalleeType.VOICE,
+    "voice_longtalk": CalleeType.VOICE,
+    "voice_noise": CalleeType.VOICE,
+    "voice_interrupted": CalleeType.VOICE,
 }
+# The scenarios the detector's first version had (its figures in docs/benchmarks.md).
+FIRST_KINDS = tuple(list(LABELS)[:10])
 
 
 def _synthesise(text: str, voice: str, speed: int) -> bytes:
-    """WAV bytes from espeak-ng, or from flite for voices named ``flite:NAME``."""
+    """WAV bytes from espeak-ng, from flite for voices named ``flite:NAME``, or from festival
+    for ``festival:VOICE``."""
+    if voice.startswith("festival:"):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "speech.wav"
+            factor = FESTIVAL_WPM / speed
+            setup = f"(begin (voice_{voice[9:]}) (Parameter.set 'Duration_Stretch {factor:.3f}))"
+            command = ["text2wave", "-eval", setup, "-o", str(out)]
+            subprocess.run(command, input=text.encode(), check=True, capture_output=True)
+            return out.read_bytes()
     if voice.startswith("flite:"):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "speech.wav"
@@ -396,7 +610,9 @@ def _random_channel(rng: np.random.Generator, kind: str) -> dict[str, float]:
     channel: dict[str, float] = {"bandlimit": float(rng.random() < 0.7)}
     if kind.startswith(("voice", "machine")) or kind == "sit_announcement":
         channel["gain_db"] = float(rng.uniform(-12, 6))  # speech from quiet to loud
-    if rng.random() < 0.5:
+    if kind == "machine_noisybeep":
+        channel["noise_dbfs"] = float(rng.uniform(-40, -32))  # beeps 6-20 dB above it
+    elif rng.random() < 0.5:
         channel["noise_dbfs"] = float(rng.uniform(-62, -42))
     if kind.startswith(("voice", "machine")) and rng.random() < 0.25:
         channel["reverb"] = float(rng.uniform(20, 60))  # speech only: tones are electrical
@@ -406,15 +622,27 @@ def _random_channel(rng: np.random.Generator, kind: str) -> dict[str, float]:
 
 
 def heldout_voices() -> tuple[str, ...]:
-    """The held-out espeak-ng voices, and flite's when flite is installed."""
-    return HELDOUT_VOICES + (FLITE_VOICES if shutil.which("flite") else ())
+    """The held-out espeak-ng voices, flite's when flite is installed, festival's when it is."""
+    flite = FLITE_VOICES if shutil.which("flite") else ()
+    festival = FESTIVAL_VOICES if _festival_voices() else ()
+    return HELDOUT_VOICES + flite + festival
 
 
-def specs(per_kind: int, voices: tuple[str, ...], seed: int = 1) -> Iterator[Spec]:
-    """``per_kind`` clips of every scenario for each voice, with seeded random channels."""
+def _festival_voices() -> bool:
+    if not shutil.which("text2wave"):
+        return False
+    root = Path("/usr/share/festival/voices")
+    return all(any(root.glob(f"*/{v[9:]}")) for v in FESTIVAL_VOICES)
+
+
+def specs(
+    per_kind: int, voices: tuple[str, ...], seed: int = 1, kinds: tuple[str, ...] | None = None
+) -> Iterator[Spec]:
+    """``per_kind`` clips of every scenario (or of ``kinds``) for each voice, with seeded
+    random channels."""
     rng = np.random.default_rng(seed)
     for voice in voices:
-        for kind in _SCENES:
+        for kind in kinds or tuple(_SCENES):
             for i in range(per_kind):
                 clip_seed = int(rng.integers(1 << 31))
                 channel = _random_channel(np.random.default_rng(clip_seed + i), kind)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 
 import pytest
 from simdial_support import all_final, make_dep, make_trunk, queue
@@ -15,7 +16,7 @@ from simdial_support import all_final, make_dep, make_trunk, queue
 from outdial.accounts import Account
 from outdial.audio.frames import FRAME_MS
 from outdial.calls import CalleeType, CallStatus
-from outdial.detect import Cause, DetectionParams, Verdict
+from outdial.detect import Cause, DetectionParams, Heard, Verdict
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.dispatch.listening import VerdictSource
 from outdial.store.store import Store
@@ -56,6 +57,24 @@ class ScriptedDetector:
     def end(self) -> Verdict:
         assert self.verdict is not None, "the call ended before the scripted verdicts"
         return self.verdict
+
+    @property
+    def position_ms(self) -> int:
+        return self._heard_ms
+
+    @property
+    def wants_words(self) -> bool:
+        return False  # scripted: words change nothing
+
+    @property
+    def last_speech_ms(self) -> int | None:
+        return None
+
+    def heard_words(self, phrases: Iterable[Heard]) -> None:
+        pass
+
+    def playing(self, on: bool) -> None:
+        pass
 
 
 def scripted(params: DetectionParams) -> VerdictSource:

@@ -237,7 +237,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     unreadable = 0
     for path in args.files:
-        result = classify_file(Path(path))
+        result = classify_file(Path(path), words=not args.no_words)
         unreadable += "error" in result
         emit(result)
     return 1 if unreadable else 0

@@ -371,4 +371,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
     p = command(commands, "detect", cmd_detect, "classify audio files as a callee's side of a call")
     p.add_argument("files", nargs="+", help="WAV (PCM, µ-law, A-law) or raw .ul/.al at 8 kHz")
+    p.add_argument(
+        "--no-words",
+        action="store_true",
+        help="decide on sound alone, without spotting greeting phrases (pocketsphinx)",
+    )
     return parser

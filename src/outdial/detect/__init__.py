@@ -1,6 +1,8 @@
 """Callee-type detection: who answered (a person, voicemail, fax, a SIT) from the audio.
 
-Pure and synchronous. A carrier feeds the callee's audio from answer, 20 ms at a time::
+Pure and synchronous. A carrier feeds the callee's audio from answer, 20 ms at a time (and,
+optionally, greeting phrases heard with ``heard_words`` and our prompt with ``playing``); a
+``voice`` verdict may later be revised to ``answeringmachine``::
 
     detector = Detector(DetectionParams())
     for payload in rtp_payloads:          # PCMU
@@ -13,11 +15,12 @@ Pure and synchronous. A carrier feeds the callee's audio from answer, 20 ms at a
 
 from outdial.detect.detector import Detector
 from outdial.detect.params import DetectionParams
-from outdial.detect.verdict import Cause, Verdict
+from outdial.detect.verdict import Cause, Heard, Verdict
 
 __all__ = [
     "Cause",
     "DetectionParams",
     "Detector",
+    "Heard",
     "Verdict",
 ]

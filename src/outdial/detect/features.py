@@ -21,6 +21,9 @@ FULL_SCALE = 32768.0  # 16-bit full scale, for dBFS
 BIN_HZ = SAMPLE_RATE / WINDOW  # 25 Hz between FFT bins
 PEAK_LOW_HZ = 350.0  # Hz: lowest spectral peak considered a tone
 PEAK_HIGH_HZ = 2250.0  # Hz: highest (covers the fax answer tone at 2100 Hz)
+SECOND_LOW_HZ = 300.0  # Hz: the second peak (a dual tone, a square wave's third harmonic)...
+SECOND_HIGH_HZ = 3400.0  # Hz: ...is looked for across the telephone band
+PEAK_HALF_BINS = 2  # bins either side of a peak that hold its energy (Hann window)
 
 # Named frequencies (Hz) measured by the generalised Goertzel bank.
 SIT_LOW = (913.8, 985.2)  # SIT first segment (ANSI T1.401 / ITU-T Q.35 Annex)
@@ -43,21 +46,55 @@ _BANK = ToneBank(BANK_HZ, WINDOW, SAMPLE_RATE)
 _HANN = _BANK.window
 _LOW_BIN = int(PEAK_LOW_HZ / BIN_HZ)
 _HIGH_BIN = int(PEAK_HIGH_HZ / BIN_HZ) + 1
+_LOW2_BIN = int(SECOND_LOW_HZ / BIN_HZ)
+_HIGH2_BIN = int(SECOND_HIGH_HZ / BIN_HZ)
 _V21_BINS = slice(int(V21_BAND_HZ[0] / BIN_HZ), int(V21_BAND_HZ[1] / BIN_HZ) + 1)
 _BASIS = _BANK.basis
 _BANK_SCALE = _BANK.scale
 _BANK_COUNT = len(BANK_HZ)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FrameFeatures:
-    """Measurements of one 20 ms frame."""
+    """Measurements of one 20 ms frame. ``peak2_hz`` and ``purity2`` are measured when first
+    read (most frames never need them)."""
 
     level_dbfs: float  # energy of the frame itself
     peak_hz: float  # frequency of the strongest spectral peak in 350-2250 Hz
     purity: float  # share of the window's energy within that peak
     bank: list[float]  # share of the window's energy at each BANK_HZ frequency
     v21_band: float  # share of the window's energy in V21_BAND_HZ
+    power: npt.NDArray[np.float64] | None = None  # the window's power spectrum
+    peak_bin: int = 0
+    _second: tuple[float, float] | None = None
+
+    @property
+    def peak2_hz(self) -> float:
+        """The strongest other peak in 300-3400 Hz (bin resolution): a dual tone's other
+        half, a square wave's third harmonic."""
+        return self._second_peak()[0]
+
+    @property
+    def purity2(self) -> float:
+        """Share of the window's energy within the two peaks."""
+        return self._second_peak()[1]
+
+    def _second_peak(self) -> tuple[float, float]:
+        if self._second is None:
+            self._second = (0.0, self.purity) if self.power is None else _second(self)
+        return self._second
+
+
+def _second(f: FrameFeatures) -> tuple[float, float]:
+    power, k = f.power, f.peak_bin
+    assert power is not None
+    band = power[_LOW2_BIN:_HIGH2_BIN].copy()
+    h = PEAK_HALF_BINS + 1
+    band[max(0, k - h - _LOW2_BIN) : k + h + 1 - _LOW2_BIN] = 0.0
+    k2 = int(band.argmax()) + _LOW2_BIN
+    second = float(power[k2 - PEAK_HALF_BINS : k2 + PEAK_HALF_BINS + 1].sum())
+    total = float(power.sum()) + 1e-9
+    return k2 * BIN_HZ, f.purity + second / total
 
 
 def measure(window: npt.NDArray[np.float64]) -> FrameFeatures:
@@ -73,8 +110,9 @@ def measure(window: npt.NDArray[np.float64]) -> FrameFeatures:
     power = spectrum.real**2 + spectrum.imag**2
     total = float(power.sum()) + 1e-9
     k = int(power[_LOW_BIN:_HIGH_BIN].argmax()) + _LOW_BIN
-    lo, mid, hi = (float(v) for v in power[k - 1 : k + 2])
-    around = lo + mid + hi + float(power[k - 2]) + float(power[k + 2])
+    near = power[k - 2 : k + 3].tolist()
+    lo, mid, hi = near[1:4]
+    around = sum(near)
     # Parabolic interpolation on log power refines the peak to a few Hz.
     a, b, c = math.log(lo + 1e-9), math.log(mid + 1e-9), math.log(hi + 1e-9)
     denom = a - 2.0 * b + c
@@ -86,4 +124,4 @@ def measure(window: npt.NDArray[np.float64]) -> FrameFeatures:
     squared = projection * projection
     bank = (squared[:_BANK_COUNT] + squared[_BANK_COUNT:]) * (_BANK_SCALE / max(energy, 1e-9))
     v21 = float(power[_V21_BINS].sum()) / total
-    return FrameFeatures(level, peak, around / total, bank.tolist(), v21)
+    return FrameFeatures(level, peak, around / total, bank.tolist(), v21, power, k)

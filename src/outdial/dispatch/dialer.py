@@ -32,7 +32,7 @@ from outdial.dispatch.diallog import DialLog
 from outdial.dispatch.flowcall import FlowCall
 from outdial.dispatch.flows import FlowRuntime
 from outdial.dispatch.hours_filter import hours_filter
-from outdial.dispatch.listening import DetectorFactory, Listening
+from outdial.dispatch.listening import DetectorFactory, Listening, shared_spotting
 from outdial.outbound.policy import UrlPolicy
 from outdial.policy import AttemptResult
 from outdial.store.groupcommit import GroupCommit
@@ -296,14 +296,18 @@ class Dialer:
                 if flow is not None:
                     flow.heard(verdict)
 
+            params = params_for(claim.detection_params)
             listening = Listening(
                 leg,
-                params_for(claim.detection_params),
+                params,
                 heard,
                 early_sit,
                 flow.listening_finished if flow is not None else None,
                 self._make_detector,
+                shared_spotting() if params.phrases_for_machine > 0 else None,
             )
+            if flow is not None:
+                flow.on_playing = listening.playing
 
         try:  # the leg hangs up at the ring timeout (request.ring_timeout), as Ended says
             async for event in leg.events():

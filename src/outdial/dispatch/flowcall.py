@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from outdial.calls import CalleeType
 from outdial.detect import Verdict
@@ -34,6 +35,8 @@ class FlowCall:
         # starts after them.
         self._verdicts: list[tuple[Verdict, bool]] = []
         self._greeting_over: bool | None = None  # beep (True) or silence (False) ended it
+        # Told when the flow's prompts start and stop playing (the call's detection).
+        self.on_playing: Callable[[bool], None] | None = None
         self._ended = False
 
     async def start(self) -> None:
@@ -50,7 +53,9 @@ class FlowCall:
             log.debug("call %s: the flow hangs up (%s)", self._claim.call_id, reason)
             await self._leg.hangup(HangupCause.FLOW_ENDED)
 
-        run = self._runtime.start(self._prepared, self._claim, self._leg, self._carrier, hangup)
+        run = self._runtime.start(
+            self._prepared, self._claim, self._leg, self._carrier, hangup, self.on_playing
+        )
         self._run = run
         self._replay(run)
         self._task = asyncio.create_task(run.run(), name=f"flow-{self._claim.call_id}")

@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +52,7 @@ from outdial.outbound.client import OutboundClient, OutboundError, Reply
 from outdial.outbound.policy import UrlPolicy
 from outdial.speech.pool import RecognitionPool
 from outdial.store.store import Claim, Store
-from outdial.telephony.carrier import Carrier, Leg
+from outdial.telephony.carrier import AudioFrame, Carrier, Leg, Playback
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,10 @@ class FlowRuntime:
         leg: Leg,
         carrier: Carrier,
         hangup: Callable[[str], Awaitable[None]],
+        on_playing: Callable[[bool], None] | None = None,
     ) -> FlowRun:
+        """The flow's run on the answered ``leg``; ``on_playing`` hears when prompts start
+        and stop playing (detection listens to the callee differently meanwhile)."""
         interpreter = Interpreter(prepared.flow, prepared.params, prepared.session)
 
         async def save_results(fields: Mapping[str, Scalar]) -> None:
@@ -346,7 +349,7 @@ class FlowRuntime:
             audio_file=lambda name: self._audio_prompt(claim.application_id, name),
             recognize=self.recognize,
         )
-        flow_leg: FlowLeg = leg
+        flow_leg: FlowLeg = leg if on_playing is None else PromptTelling(leg, on_playing)
         return FlowRun(interpreter, flow_leg, self.tts, hooks, speak=self.speech)
 
     async def finish(
@@ -445,3 +448,34 @@ def _params(call_parameters: str) -> dict[str, str]:
     for key, value in data.items():
         out[str(key)] = value if isinstance(value, str) else json.dumps(value)
     return out
+
+
+class PromptTelling:
+    """A flow's leg that says when prompts start playing and when the last has stopped."""
+
+    def __init__(self, leg: FlowLeg, on_playing: Callable[[bool], None]) -> None:
+        self._leg = leg
+        self._on_playing = on_playing
+        self._playing = 0
+
+    def play_prompt(self, ulaw: bytes) -> Playback:
+        playback = self._leg.play_prompt(ulaw)
+        self._playing += 1
+        if self._playing == 1:
+            self._on_playing(True)
+        playback.done.add_done_callback(self._stopped)
+        return playback
+
+    def _stopped(self, _: object) -> None:
+        self._playing -= 1
+        if self._playing == 0:
+            self._on_playing(False)
+
+    def digits(self) -> AsyncIterator[str]:
+        return self._leg.digits()
+
+    def audio(self) -> AsyncIterator[AudioFrame]:
+        return self._leg.audio()
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self._leg.send_dtmf(digits)

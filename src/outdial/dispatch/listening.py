@@ -1,10 +1,12 @@
 """Listening to a call's audio: a SIT while it rings, then who answered (SPEC §7).
 
 ``Listener`` is pure and synchronous, like the detector it wraps: fed every ``AudioFrame`` the
-leg delivers, it says what to act on. ``Listening`` runs one for a call in the dialer: a task
-that reads the leg's audio, records verdicts once the answer is stored (a verdict with another
-callee type than the last revises it: the store keeps the first and every revision), and
-settles the callee type when the call ends.
+leg delivers, it says what to act on, and which audio the greeting-phrase spotter should hear.
+``Listening`` runs one for a call in the dialer: a task that reads the leg's audio, runs the
+spotter in a worker process (pocketsphinx holds the GIL while it decodes, so a thread would
+stall the event loop) and hands its hits back, records verdicts once the answer is stored (a
+verdict with another callee type than the last revises it: the store keeps the first and every
+revision), and settles the callee type when the call ends.
 
 The detector is made by a ``DetectorFactory`` (``Detector`` unless the dialer was given
 another): the one place a test can script the verdicts a call hears.
@@ -14,15 +16,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+import multiprocessing
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
+from outdial.audio.frames import FRAME_MS
 from outdial.calls import CalleeType
-from outdial.detect import DetectionParams, Detector, Verdict
+from outdial.detect import DetectionParams, Detector, Heard, Verdict
+from outdial.detect.spotting import SPOT_MAX_MS, SPOT_OVERLAP_MS, SpotSchedule
+from outdial.speech.spotter import Spotter, Spotting
 from outdial.telephony.carrier import AudioFrame, Leg, close_audio
 
 log = logging.getLogger(__name__)
+SPOT_WORKERS = 1  # processes decoding greeting phrases for all of a dialer's calls
 
 
 class VerdictSource(Protocol):
@@ -33,7 +45,20 @@ class VerdictSource(Protocol):
     @property
     def finished(self) -> bool: ...
 
+    @property
+    def position_ms(self) -> int: ...
+
     def end(self) -> Verdict: ...
+
+    @property
+    def wants_words(self) -> bool: ...
+
+    @property
+    def last_speech_ms(self) -> int | None: ...
+
+    def heard_words(self, phrases: Iterable[Heard]) -> None: ...
+
+    def playing(self, on: bool) -> None: ...
 
 
 DetectorFactory = Callable[[DetectionParams], VerdictSource]
@@ -46,6 +71,12 @@ class Listener:
         self._early: VerdictSource | None = make_detector(params)
         self._answered: VerdictSource | None = None
         self.sit: Verdict | None = None  # a special information tone heard before answer
+        # The answered audio the spotter may still be asked to hear (the first seconds).
+        self._words = params.phrases_for_machine > 0
+        self._heard: list[npt.NDArray[np.int16]] = []  # frames from _heard_from on
+        self._heard_from = 0  # index (from answer) of the first frame kept
+        self._schedule = SpotSchedule()
+        self.spot_cpu_s = 0.0  # CPU the spotter spent on this call
 
     def feed(self, frame: AudioFrame) -> Verdict | None:
         """A verdict to act on: an early SIT, or the answered call's new or changed verdict."""
@@ -54,7 +85,41 @@ class Listener:
         if self._answered is None:
             self._answered = self._make(self._params)
             self._early = None
+        if self._words and self._answered.position_ms < SPOT_MAX_MS:
+            self._heard.append(np.frombuffer(frame.samples, dtype="<i2"))
         return self._answered.feed(frame.samples)
+
+    def spot_window(self) -> tuple[int, npt.NDArray[np.int16]] | None:
+        """Audio the phrase spotter should hear now, (offset ms from answer, samples), or
+        ``None``. Ask after each frame fed."""
+        detector = self._answered
+        if not self._words or detector is None:
+            return None
+        window = self._schedule.next_window(detector)
+        if window is None:
+            if self._schedule.done_ms >= SPOT_MAX_MS:
+                self._heard = []
+            return None
+        start, end = window
+        first = self._heard_from
+        pcm = np.concatenate(self._heard[start // FRAME_MS - first : end // FRAME_MS - first])
+        # Only the overlap with the next window is needed again.
+        keep_from = (end - SPOT_OVERLAP_MS) // FRAME_MS
+        if keep_from > first:
+            del self._heard[: keep_from - first]
+            self._heard_from = keep_from
+        return start, pcm
+
+    def heard(self, spotting: Spotting) -> None:
+        """What the spotter heard in a window it was given."""
+        self.spot_cpu_s += spotting.cpu_s
+        if self._answered is not None:
+            self._answered.heard_words(Heard(s.phrase, s.end_ms) for s in spotting.phrases)
+
+    def playing(self, on: bool) -> None:
+        """We started or stopped playing a prompt to the callee (the call's flow does)."""
+        if self._answered is not None:
+            self._answered.playing(on)
 
     def _feed_early(self, frame: AudioFrame) -> Verdict | None:
         if self._early is None or self.sit is not None:
@@ -79,6 +144,38 @@ class Listener:
         return self._answered.end() if self._answered is not None else None
 
 
+class PhraseSpotting:
+    """The greeting-phrase spotter in worker processes, shared by every call of a dialer."""
+
+    def __init__(self, workers: int = SPOT_WORKERS) -> None:
+        # Spawned, not forked: the dialer has threads and a running event loop.
+        self._executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    async def spot(self, pcm: npt.NDArray[np.int16], offset_ms: int) -> Spotting:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _spot, pcm, offset_ms)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@functools.cache
+def _spotter() -> Spotter:
+    return Spotter()  # one per worker process
+
+
+def _spot(pcm: npt.NDArray[np.int16], offset_ms: int) -> Spotting:
+    return _spotter().spot(pcm, offset_ms)
+
+
+@functools.cache
+def shared_spotting() -> PhraseSpotting:
+    """The process's spotter pool, started on first use."""
+    return PhraseSpotting()
+
+
 class Listening:
     """Detection on one call, from the dial to the end of the call."""
 
@@ -90,6 +187,7 @@ class Listening:
         early_sit: Callable[[], Awaitable[None]],
         on_finished: Callable[[], None] | None = None,
         make_detector: DetectorFactory = Detector,
+        spotting: PhraseSpotting | None = None,
     ) -> None:
         self.listener = Listener(params, make_detector)
         # Set once the answer is stored: a verdict is recorded on a connected call only.
@@ -97,9 +195,13 @@ class Listening:
         self._record = record
         self._recorded: list[Verdict] = []  # handed to the store, in order
         self._task = asyncio.create_task(
-            follow(leg, self.listener, self._when_connected, early_sit, on_finished),
+            follow(leg, self.listener, self._when_connected, early_sit, on_finished, spotting),
             name=f"listen-{leg.request.call_id}",
         )
+
+    def playing(self, on: bool) -> None:
+        """The call's flow started or stopped a prompt: speech then is the callee answering."""
+        self.listener.playing(on)
 
     async def _when_connected(self, verdict: Verdict) -> None:
         await self.answer_recorded.wait()
@@ -142,11 +244,25 @@ async def follow(
     record: Callable[[Verdict], Awaitable[None]],
     early_sit: Callable[[], Awaitable[None]],
     on_finished: Callable[[], None] | None = None,
+    spotting: PhraseSpotting | None = None,
 ) -> None:
     """Feed the leg's audio to ``listener`` until it has nothing more to learn: hang up on a
     SIT in early media (``early_sit``), ``record`` each verdict of the answered call, and call
-    ``on_finished`` when the answered call's verdict is final (beep included)."""
+    ``on_finished`` when the answered call's verdict is final (beep included). With
+    ``spotting``, the windows the listener asks for are spotted in a worker process and what
+    is heard is handed back as it comes (the verdict it changes comes with a later frame)."""
     frames = leg.audio()
+    spotted: set[asyncio.Task[None]] = set()
+
+    async def spot(offset_ms: int, pcm: npt.NDArray[np.int16]) -> None:
+        assert spotting is not None
+        try:
+            listener.heard(await spotting.spot(pcm, offset_ms))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # no words: the detector decides on sound alone
+            log.exception("spotting phrases on call %s failed", leg.request.call_id)
+
     try:
         async for frame in frames:
             verdict = listener.feed(frame)
@@ -159,12 +275,25 @@ async def follow(
                 if on_finished is not None:
                     on_finished()
                 return
+            window = listener.spot_window() if spotting is not None else None
+            if window is not None:
+                task = asyncio.create_task(spot(*window))
+                spotted.add(task)
+                task.add_done_callback(spotted.discard)
     except asyncio.CancelledError:
         raise
     except Exception:  # detection failing must not fail the call: it ends as unknown
         log.exception("listening to call %s failed", leg.request.call_id)
     finally:
+        for task in list(spotted):
+            task.cancel()
         await close_audio(frames)
+        if listener.spot_cpu_s:
+            log.debug(
+                "call %s: phrase spotting took %.0f ms of CPU",
+                leg.request.call_id,
+                1000 * listener.spot_cpu_s,
+            )
 
 
 async def stop(task: asyncio.Task[None]) -> None:
@@ -174,4 +303,13 @@ async def stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-__all__ = ["DetectorFactory", "Listener", "Listening", "VerdictSource", "follow", "stop"]
+__all__ = [
+    "DetectorFactory",
+    "Listener",
+    "Listening",
+    "PhraseSpotting",
+    "VerdictSource",
+    "follow",
+    "shared_spotting",
+    "stop",
+]

@@ -19,8 +19,17 @@ from outdial.audio import synth
 from outdial.audio.frames import FRAME_SAMPLES
 from outdial.calls import CalleeType
 from outdial.detect import Cause, DetectionParams, Verdict
+from outdial.dispatch.flows import PromptTelling
 from outdial.dispatch.listening import Listener, Listening
-from outdial.telephony.carrier import AudioFrame, DialRequest, HangupCause, Leg, LegEvent
+from outdial.speech.spotter import Spotted, Spotting
+from outdial.telephony.carrier import (
+    AudioFrame,
+    DialRequest,
+    HangupCause,
+    Leg,
+    LegEvent,
+    Playback,
+)
 
 FloatArray = npt.NDArray[np.float64]
 QUIET_DBFS = -60.0  # a quiet line's background
@@ -62,10 +71,16 @@ def fax() -> list[AudioFrame]:
     return frames(quiet(300), synth.ced(3000.0, reversals=True))
 
 
+def greeting(ms: float = 7200.0) -> FloatArray:
+    """Three sentences with 500 ms pauses: 7 s of it is a machine by its length."""
+    sentence = talk((ms - 1000.0) / 3)
+    return np.concatenate([sentence, quiet(500), sentence, quiet(500), sentence])
+
+
 def long_greeting_then_beep(beep_ms: float = 500.0) -> list[AudioFrame]:
-    """A voicemail: 7 s of greeting (a machine by its length), then a 1 kHz beep."""
+    """A voicemail: 7 s of greeting, then a 1 kHz beep."""
     return frames(
-        quiet(400), talk(7200), quiet(300), synth.tone(1000.0, beep_ms, -14.0), quiet(2000)
+        quiet(400), greeting(), quiet(300), synth.tone(1000.0, beep_ms, -14.0), quiet(2000)
     )
 
 
@@ -170,7 +185,7 @@ def test_an_answered_call_that_ends_undecided_settles_as_unknown() -> None:
 
 def test_a_beep_cut_off_by_the_hang_up_still_counts() -> None:
     listener = Listener(DetectionParams())
-    audio = frames(quiet(400), talk(7200), quiet(300), synth.tone(1000.0, 400.0, -14.0))
+    audio = frames(quiet(400), greeting(), quiet(300), synth.tone(1000.0, 400.0, -14.0))
     verdicts = feed_all(listener, audio)
     assert [v.beep_end_ms for v in verdicts] == [None]  # decided on the greeting's length
     settled = listener.end()
@@ -395,3 +410,103 @@ def test_detection_failing_does_not_fail_the_call(caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.ERROR, logger="outdial.dispatch.listening"):
         asyncio.run(main())
     assert [r.getMessage() for r in caplog.records] == ["listening to call call-1 failed"]
+
+
+# Words and prompts ---------------------------------------------------------------------------
+
+
+class FakeSpotting:
+    """Hears "leave a message" in every window, and keeps the windows it was given."""
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[int, int]] = []
+
+    async def spot(self, pcm: npt.NDArray[np.int16], offset_ms: int) -> Spotting:
+        self.windows.append((offset_ms, offset_ms + len(pcm) // 8))
+        heard = Spotted("leave a message", offset_ms + 100, offset_ms + 900)
+        return Spotting((heard,), 0.001)
+
+
+def test_greeting_phrases_spotted_in_a_worker_decide_voicemail() -> None:
+    async def main() -> None:
+        spotting = FakeSpotting()
+        leg, recorder = ScriptedLeg(frames(quiet(300), greeting(), quiet(3000))), Recorder()
+        listening = Listening(
+            leg,
+            DetectionParams(),
+            recorder.record,
+            recorder.early_sit,
+            spotting=spotting,  # type: ignore[arg-type]
+        )
+        listening.answer_recorded.set()
+        await until_closed(leg)
+        await listening.stop()
+        first = recorder.verdicts[0]
+        assert (first.callee_type, first.cause) == (
+            CalleeType.ANSWERINGMACHINE,
+            Cause.GREETING_PHRASES,
+        )
+        assert spotting.windows[0] == (0, 1000)  # a second of audio at a time
+        assert listening.listener.spot_cpu_s > 0
+
+    asyncio.run(main())
+
+
+def test_without_a_spotter_no_audio_is_kept_for_one() -> None:
+    listener = Listener(DetectionParams(phrases_for_machine=0))
+    feed_all(listener, frames(quiet(300), talk(3000)))
+    assert listener.spot_window() is None
+
+
+def test_speech_over_our_prompt_does_not_revise_the_voice_verdict() -> None:
+    audio = frames(quiet(300), talk(600), quiet(1200), talk(4000), quiet(4000))
+    told, untold = Listener(DetectionParams()), Listener(DetectionParams())
+    told_verdicts: list[Verdict] = []
+    for frame in audio:
+        verdict = told.feed(frame)
+        if verdict is not None:
+            told_verdicts.append(verdict)
+            told.playing(True)  # the flow answers the voice verdict with a prompt
+    untold_verdicts = feed_all(untold, audio)
+
+    assert [v.callee_type for v in told_verdicts] == [CalleeType.VOICE]
+    assert [v.callee_type for v in untold_verdicts] == [
+        CalleeType.VOICE,
+        CalleeType.ANSWERINGMACHINE,
+    ]
+
+
+def test_a_flow_leg_says_when_its_prompts_play() -> None:
+    async def main() -> None:
+        heard: list[bool] = []
+        playbacks: list[Playback] = []
+
+        class PromptLeg:
+            def play_prompt(self, ulaw: bytes) -> Playback:
+                playbacks.append(Playback())
+                return playbacks[-1]
+
+        telling = PromptTelling(PromptLeg(), heard.append)  # type: ignore[arg-type]
+        telling.play_prompt(b"\xff" * 160)
+        telling.play_prompt(b"\xff" * 160)
+        playbacks[0].finish()
+        await asyncio.sleep(0)
+        assert heard == [True]  # the second prompt still plays
+        playbacks[1].stop()
+        await asyncio.sleep(0)
+        assert heard == [True, False]
+
+    asyncio.run(main())
+
+
+def test_the_spotter_hears_each_second_with_the_one_before_it() -> None:
+    listener = Listener(DetectionParams())
+    windows: list[tuple[int, int]] = []
+    for frame in frames(quiet(300), talk(12000)):
+        listener.feed(frame)
+        window = listener.spot_window()
+        if window is not None:
+            offset, pcm = window
+            windows.append((offset, offset + len(pcm) // 8))
+    assert windows[:3] == [(0, 1000), (0, 2000), (1000, 3000)]
+    assert windows[-1] == (8000, 10000)  # nothing after 10 s from answer is spotted
