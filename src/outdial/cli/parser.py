@@ -32,6 +32,7 @@ from outdial.cli.flowcmds import (
     cmd_flow_schema,
     flow_url,
 )
+from outdial.cli.speechcmds import cmd_recognize, phrases_option, threshold_option, words_option
 from outdial.config import MAX_UPLOAD_BYTES, QUEUE_BURST, QUEUE_RATE, default_database_url
 from outdial.errors import InvalidField
 from outdial.trunks import DEFAULT_TRUNK_CPS, DEFAULT_TRUNK_LINES, TrunkKind
@@ -312,5 +313,35 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     command(flow, "schema", cmd_flow_schema, "print the flow document's JSON Schema")
 
     p = command(commands, "detect", cmd_detect, "classify audio files as a callee's side of a call")
+    p.add_argument("files", nargs="+", help="WAV (PCM, µ-law, A-law) or raw .ul/.al at 8 kHz")
+
+    p = command(
+        commands,
+        "recognize",
+        cmd_recognize,
+        "recognise one spoken answer per audio file against a menu's words: a JSON line each",
+    )
+    grammar = p.add_mutually_exclusive_group(required=True)
+    grammar.add_argument(
+        "--words",
+        type=words_option,
+        help='comma-separated words or phrases, each its own key, e.g. "yes,no,one,two"',
+    )
+    grammar.add_argument(
+        "--phrases",
+        type=phrases_option,
+        help='a menu\'s speech as JSON, phrase -> key, e.g. \'{"yes": "1", "no": "2"}\'',
+    )
+    p.add_argument(
+        "--threshold",
+        type=threshold_option,
+        default=0.7,
+        help="confidence (0-1) below which an answer is no match (default 0.7)",
+    )
+    p.add_argument(
+        "--no-synonyms",
+        action="store_true",
+        help='hear only the words given, not their synonyms ("yeah", "yep"… for "yes")',
+    )
     p.add_argument("files", nargs="+", help="WAV (PCM, µ-law, A-law) or raw .ul/.al at 8 kHz")
     return parser
