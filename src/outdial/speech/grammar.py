@@ -74,16 +74,14 @@ class Grammar:
 
     def choice_for(self, heard: str) -> Choice | None:
         """The choice ``heard`` (normalised words) stands for. The decoder answers with the
-        start of a phrase when the utterance ends before the phrase does ("no thank" for
-        "no thank you"): a start that only answers share, all with one key, stands for the
-        first of them; a start that a decoy shares too stands for nothing."""
+        start of a phrase when the utterance ends before the phrase does ("no thank" of "no
+        thank you"): such a start stands for the longest answer it begins with ("no"), and
+        for nothing when it begins with none ("uh" of "uh huh", "what" of a decoy)."""
         found = self.choices.get(heard)
         if found is not None or not heard:
             return found
-        started = [c for spoken, c in self.choices.items() if spoken.startswith(heard + " ")]
-        if started and all(c.key is not None and c.key == started[0].key for c in started):
-            return started[0]
-        return None
+        begun = [c for c in self.choices.values() if heard.startswith(c.spoken + " ")]
+        return max(begun, key=lambda c: len(c.spoken)) if begun else None
 
     def words(self) -> set[str]:
         return {w for spoken in self.choices for w in spoken.split()}
