@@ -138,7 +138,8 @@ def quiet_clips() -> dict[str, Pcm]:
         "white -20 dBFS": rng.normal(0, 3277, n),
         "brown": brown / np.std(brown) * 2000,
         "hum 50 Hz": 3000 * np.sin(2 * np.pi * 50 * t),
-        "hum 60 Hz + harmonics": 2000 * (np.sin(2 * np.pi * 60 * t) + 0.5 * np.sin(2 * np.pi * 180 * t)),
+        "hum 60 Hz + harmonics": 2000
+        * (np.sin(2 * np.pi * 60 * t) + 0.5 * np.sin(2 * np.pi * 180 * t)),
         "click train": np.where(np.arange(n) % 800 < 8, 8000.0, 0.0),
         "crackle": rng.normal(0, 200, n) * (rng.random(n) < 0.02) * 20,
         "tone 1 kHz": 3000 * np.sin(2 * np.pi * 1000 * t),
@@ -216,8 +217,10 @@ def main() -> None:
 
     summary: dict[str, Any] = {}
     print(f"\nmenu {sorted(MENU)}; {NOISE_SNR_DB:.0f} dB white noise; µ-law 8 kHz")
-    print(f"{'method':<12}{'thr':>5}{'answers right':>15}{'oog accepted':>14}{'quiet accepted':>16}"
-          f"{'cpu p50 ms':>12}{'cpu p95 ms':>12}")  # fmt: skip
+    print(
+        f"{'method':<12}{'thr':>5}{'answers right':>15}{'oog accepted':>14}{'quiet accepted':>16}"
+        f"{'cpu p50 ms':>12}{'cpu p95 ms':>12}"
+    )
     for name, rows in results.items():
         cpu = [c * 1000 for _, c in rows]
         for threshold in THRESHOLDS if name != "baseline" else (0.0,):
@@ -227,10 +230,15 @@ def main() -> None:
                 counts[kind][1] += 1
                 counts[kind][0] += (key == truth) if kind == "answer" else (key is not None)
             a, o, q = (counts[k][0] / counts[k][1] for k in ("answer", "oog", "quiet"))
-            print(f"{name:<12}{threshold:>5.1f}{a:>15.3f}{o:>14.3f}{q:>16.3f}"
-                  f"{pct(cpu, 50):>12.1f}{pct(cpu, 95):>12.1f}")  # fmt: skip
-            summary[f"{name}@{threshold}"] = {"answers_right": round(a, 3), "oog_accepted": round(o, 3),
-                                              "quiet_accepted": round(q, 3)}  # fmt: skip
+            print(
+                f"{name:<12}{threshold:>5.1f}{a:>15.3f}{o:>14.3f}{q:>16.3f}"
+                f"{pct(cpu, 50):>12.1f}{pct(cpu, 95):>12.1f}"
+            )
+            summary[f"{name}@{threshold}"] = {
+                "answers_right": round(a, 3),
+                "oog_accepted": round(o, 3),
+                "quiet_accepted": round(q, 3),
+            }
         summary[f"{name}_cpu_ms"] = {"p50": round(pct(cpu, 50), 1), "p95": round(pct(cpu, 95), 1)}
 
     shipped = Recognizer(MENU).threshold
@@ -239,8 +247,11 @@ def main() -> None:
     for voice in VOICES:
         line = []
         for cond in CONDITIONS:
-            picked = [(c, r) for c, r in zip(cases, rows, strict=True)
-                      if c[0] == "answer" and c[1] == voice and c[2].endswith(f"[{cond}]")]  # fmt: skip
+            picked = [
+                (c, r)
+                for c, r in zip(cases, rows, strict=True)
+                if c[0] == "answer" and c[1] == voice and c[2].endswith(f"[{cond}]")
+            ]
             right = sum(r[0].key == c[3] and r[0].confidence >= shipped for c, r in picked)
             line.append(f"{cond} {right}/{len(picked)}")
         print(f"  {voice:<22}" + "  ".join(line))
@@ -251,13 +262,12 @@ def main() -> None:
                 print(f"  wrong: {c[1]} {c[2]!r} -> {r[0].heard!r} key {key} ({r[0].confidence})")
 
     print("\nvoices: prompts recognised against a grammar of all prompts (µ-law 8 kHz)")
-    broad = Recognizer({p: str(i) for i, p in enumerate(PROMPTS)}, threshold=0.0,
-                       synonyms=False, decoys=False)  # fmt: skip
+    broad = Recognizer(
+        {p: str(i) for i, p in enumerate(PROMPTS)}, threshold=0.0, synonyms=False, decoys=False
+    )
     voices: dict[str, Any] = {}
     for voice, pcms in prompts.items():
-        understood = sum(
-            broad.recognize(ulaw(pcm)).key == str(i) for i, pcm in enumerate(pcms)
-        )
+        understood = sum(broad.recognize(ulaw(pcm)).key == str(i) for i, pcm in enumerate(pcms))
         times = synth_times.get(voice)
         if times is None:  # cached clips: time a fresh synthesis of each prompt
             times = []
@@ -267,8 +277,15 @@ def main() -> None:
                     synthesise(voice, text, Path(folder) / f"{n}.wav")
                     times.append(time.perf_counter() - started)
         ms = statistics.median(times) * 1000
-        print(f"  {voice:<22} understood {understood}/{len(PROMPTS)}   synthesis p50 {ms:.0f} ms/sentence")
-        voices[voice] = {"understood": understood, "of": len(PROMPTS), "synthesis_ms_p50": round(ms)}
+        print(
+            f"  {voice:<22} understood {understood}/{len(PROMPTS)}"
+            f"   synthesis p50 {ms:.0f} ms/sentence"
+        )
+        voices[voice] = {
+            "understood": understood,
+            "of": len(PROMPTS),
+            "synthesis_ms_p50": round(ms),
+        }
     summary["voices"] = voices
     print(json.dumps(summary))
 

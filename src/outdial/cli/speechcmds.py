@@ -25,7 +25,9 @@ def phrases_option(text: str) -> dict[str, str]:
     except json.JSONDecodeError as error:
         raise argparse.ArgumentTypeError(f"not JSON: {error.msg}") from None
     if not (isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values())):
-        raise argparse.ArgumentTypeError('must be a JSON object of phrase -> key, e.g. {"yes": "1"}')
+        raise argparse.ArgumentTypeError(
+            'must be a JSON object of phrase -> key, e.g. {"yes": "1"}'
+        )
     return {str(k): v for k, v in value.items()}
 
 

@@ -46,7 +46,9 @@ class RecognitionPool:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.threshold = threshold
-        self._executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn")
+        )
         self._closed = False
 
     async def recognize(

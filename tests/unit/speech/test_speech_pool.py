@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-
-from collections.abc import Callable
+import subprocess
+from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 
+from outdial.audio.files import read_audio
 from outdial.speech.pool import PoolClosed, RecognitionPool
 
-Speak = Callable[[str, str], npt.NDArray[np.int16]]
 
-
-def test_the_pool_recognises_in_a_worker_while_the_loop_keeps_running(speak: Speak) -> None:
-    pcm = speak("flite:kal", "yes")
+def test_the_pool_recognises_in_a_worker_while_the_loop_keeps_running(tmp_path: Path) -> None:
+    clip = tmp_path / "yes.wav"
+    subprocess.run(["flite", "-voice", "kal", "-t", "yes", "-o", str(clip)], check=True)
+    pcm = read_audio(clip)
 
     async def main() -> tuple[str | None, str, int]:
         pool = RecognitionPool(workers=1)
