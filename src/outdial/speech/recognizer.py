@@ -80,11 +80,21 @@ def speech_frames(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
 
 
 def padded(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
-    """The utterance between two :data:`PAD_MS` stretches, all under quiet noise."""
+    """The utterance between two :data:`PAD_MS` stretches of noise as loud as its own quiet
+    frames (at least :data:`COMFORT_NOISE_RMS`), and that quiet noise added throughout: the
+    decoder estimates the noise it removes from the start of the audio."""
     pad = np.zeros(TELEPHONE_RATE * PAD_MS // 1000, dtype=np.float64)
-    signal = np.concatenate([pad, pcm.astype(np.float64), pad])
-    noise = np.random.default_rng(0).normal(0.0, COMFORT_NOISE_RMS, len(signal))
-    return np.clip(np.round(signal + noise), -32768, 32767).astype(np.int16)
+    rng = np.random.default_rng(0)
+    level = COMFORT_NOISE_RMS
+    count = len(pcm) // _FRAME
+    if count:
+        frames = pcm[: count * _FRAME].astype(np.float64).reshape(count, _FRAME)
+        quiet = float(np.percentile(np.sqrt(np.mean(frames**2, axis=1)), FLOOR_PERCENTILE))
+        level = max(level, quiet)
+    signal = np.concatenate([pad + rng.normal(0.0, level, len(pad)), pcm.astype(np.float64), pad])
+    signal[len(pad) + len(pcm) :] += rng.normal(0.0, level, len(pad))
+    signal += rng.normal(0.0, COMFORT_NOISE_RMS, len(signal))
+    return np.clip(np.round(signal), -32768, 32767).astype(np.int16)
 
 
 class Recognizer:
