@@ -30,7 +30,8 @@ def test_recognize_prints_each_files_answer_and_reports_the_unreadable_one(tmp_p
     assert [line["file"] for line in lines] == paths
     said, other, silent, bad, missing = lines
     assert set(said) == set(other) == set(silent) == FIELDS
-    assert (said["text"], said["key"], said["heard"]) == ("yes", "yes", "yeah")
+    assert (said["text"], said["key"]) == ("yes", "yes")  # "yeah" is a synonym of yes
+    assert said["heard"] in {"yeah", "yep", "yup", "yes"}  # what the decoder made of it
     assert 0.7 <= said["confidence"] <= 1.0
     assert (other["text"], other["key"]) == (None, None)
     assert silent == {"file": paths[2], "text": None, "key": None, "heard": "", "confidence": 0.0}
