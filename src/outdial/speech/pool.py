@@ -34,18 +34,25 @@ def _recognize(phrases: Phrases, threshold: float, pcm: bytes) -> Recognition:
     return _recognizer(phrases, threshold).recognize(np.frombuffer(pcm, dtype=np.int16))
 
 
+def _warm(threshold: float) -> None:
+    """In a worker process: load the dictionary and the model before the first answer."""
+    _recognizer((("yes", "1"),), threshold).warm()
+
+
 class PoolClosed(RuntimeError):
     """The recognition pool is closed."""
 
 
 class RecognitionPool:
     """``await pool.recognize(phrases, pcm)`` decodes in a worker process; ``close()`` (or
-    ``await aclose()``) ends the workers. Workers start on first use, off the loop."""
+    ``await aclose()``) ends the workers. Workers start on first use (or ``await start()``),
+    off the loop."""
 
     def __init__(self, workers: int = 2, *, threshold: float = THRESHOLD) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.threshold = threshold
+        self._workers = workers
         self._executor = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn")
         )
@@ -70,6 +77,18 @@ class RecognitionPool:
             None, self._executor.submit, _recognize, key, level, samples
         )
         return await asyncio.wrap_future(future)
+
+    async def start(self) -> None:
+        """Start the workers and load the model in each, so the first answer of a call does
+        not wait for it (about a second); optional."""
+        if self._closed:
+            raise PoolClosed(PoolClosed.__doc__)
+        loop = asyncio.get_running_loop()
+        futures = [
+            await loop.run_in_executor(None, self._executor.submit, _warm, self.threshold)
+            for _ in range(self._workers)
+        ]
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
 
     def close(self) -> None:
         """Stop taking work, cancel what has not started, and let the workers exit."""

@@ -147,6 +147,11 @@ class Recognizer:
             self._local.decoder = found
         return found
 
+    def warm(self) -> None:
+        """Load this thread's decoder now rather than at the first utterance."""
+        if self.grammar.answers:
+            self._decoder()
+
     def recognize(self, pcm: npt.NDArray[np.int16]) -> Recognition:
         """Blocking CPU work: run it off the event loop."""
         if not self.grammar.answers:

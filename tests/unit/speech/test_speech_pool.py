@@ -38,6 +38,21 @@ def test_the_pool_recognises_in_a_worker_while_the_loop_keeps_running(tmp_path: 
     assert ticks > 1
 
 
+def test_a_started_pool_has_its_workers_ready_and_recognises(tmp_path: Path) -> None:
+    clip = tmp_path / "no.wav"
+    subprocess.run(["flite", "-voice", "kal", "-t", "no", "-o", str(clip)], check=True)
+
+    async def main() -> str | None:
+        pool = RecognitionPool(workers=2)
+        try:
+            await pool.start()
+            return (await pool.recognize({"yes": "1", "no": "2"}, read_audio(clip))).key
+        finally:
+            pool.close()
+
+    assert asyncio.run(main()) == "2"
+
+
 def test_a_closed_pool_refuses_work() -> None:
     async def main() -> None:
         pool = RecognitionPool(workers=1)
