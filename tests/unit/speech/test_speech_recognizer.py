@@ -90,10 +90,17 @@ def test_silence_and_steady_noise_are_no_match_without_decoding(menu: Recognizer
     assert menu.recognize(np.zeros(0, dtype=np.int16)) == NO_SPEECH
 
 
-def test_a_sentence_that_is_no_answer_is_no_match(menu: Recognizer, speak: Speak) -> None:
-    heard = menu.recognize(speak("flite:kal", "can you call back tomorrow afternoon"))
+@pytest.mark.parametrize("voice", ["flite:kal", "espeak:en-us"])
+@pytest.mark.parametrize(
+    "said", ["can you call back tomorrow afternoon", "my wife handles the bills"]
+)
+def test_a_sentence_that_is_no_answer_is_no_match(
+    menu: Recognizer, speak: Speak, voice: str, said: str
+) -> None:
+    heard = menu.recognize(speak(voice, said))
 
     assert (heard.key, heard.text) == (None, "")
+    assert heard.confidence < menu.threshold
 
 
 def test_a_decoy_is_no_match_though_it_was_heard(menu: Recognizer, speak: Speak) -> None:
