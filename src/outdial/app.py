@@ -24,10 +24,10 @@ from outdial.api.throttle import SignInThrottle
 from outdial.config import Settings
 from outdial.dispatch.dialer import Dialer, DialerSettings
 from outdial.dispatch.workers import Workers
-from outdial.ingest.orphan import exit_with_parent
 from outdial.ingest.pipeline import Ingestor, warm_up
 from outdial.metrics import registry_for
 from outdial.outbound.policy import UrlPolicy
+from outdial.processes import exit_with_parent
 from outdial.queueing import QueueService
 from outdial.secretbox import SecretBox
 from outdial.store.store import Store

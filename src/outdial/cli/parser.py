@@ -36,6 +36,7 @@ from outdial.cli.flowcmds import (
     cmd_flow_voices,
     flow_url,
 )
+from outdial.cli.speechcmds import cmd_recognize, phrases_option, threshold_option, words_option
 from outdial.config import MAX_UPLOAD_BYTES, QUEUE_BURST, QUEUE_RATE, default_database_url
 from outdial.errors import InvalidField
 from outdial.outbound.policy import Network, parse_networks
@@ -376,4 +377,34 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         action="store_true",
         help="decide on sound alone, without spotting greeting phrases (pocketsphinx)",
     )
+
+    p = command(
+        commands,
+        "recognize",
+        cmd_recognize,
+        "recognise one spoken answer per audio file against a menu's words: a JSON line each",
+    )
+    grammar = p.add_mutually_exclusive_group(required=True)
+    grammar.add_argument(
+        "--words",
+        type=words_option,
+        help='comma-separated words or phrases, each its own key, e.g. "yes,no,one,two"',
+    )
+    grammar.add_argument(
+        "--phrases",
+        type=phrases_option,
+        help='a menu\'s speech as JSON, phrase -> key, e.g. \'{"yes": "1", "no": "2"}\'',
+    )
+    p.add_argument(
+        "--threshold",
+        type=threshold_option,
+        default=0.7,
+        help="confidence (0-1) below which an answer is no match (default 0.7)",
+    )
+    p.add_argument(
+        "--no-synonyms",
+        action="store_true",
+        help='hear only the words given, not their synonyms ("yeah", "yep"… for "yes")',
+    )
+    p.add_argument("files", nargs="+", help="WAV (PCM, µ-law, A-law) or raw .ul/.al at 8 kHz")
     return parser

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import logging
 import multiprocessing
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
@@ -30,6 +31,7 @@ from outdial.audio.frames import FRAME_MS
 from outdial.calls import CalleeType
 from outdial.detect import DetectionParams, Detector, Heard, Verdict
 from outdial.detect.spotting import SPOT_MAX_MS, SPOT_OVERLAP_MS, SpotSchedule
+from outdial.processes import exit_with_parent
 from outdial.speech.spotter import Spotter, Spotting
 from outdial.telephony.carrier import AudioFrame, Leg, close_audio
 
@@ -150,7 +152,10 @@ class PhraseSpotting:
     def __init__(self, workers: int = SPOT_WORKERS) -> None:
         # Spawned, not forked: the dialer has threads and a running event loop.
         self._executor = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn")
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent,  # ends by itself if the dialer dies (kill -9)
+            initargs=(os.getpid(),),
         )
 
     async def spot(self, pcm: npt.NDArray[np.int16], offset_ms: int) -> Spotting:

@@ -41,7 +41,7 @@ def decoder(**options: Any) -> pocketsphinx.Decoder:
         "samprate": SAMPLE_RATE,
         "loglevel": "FATAL",
     }
-    if not any(key in options for key in ("lm", "jsgf", "fsg", "keyphrase", "kws")):
+    if not any(key in options for key in ("lm", "jsgf", "fsg", "keyphrase", "kws", "allphone")):
         settings["lm"] = str(base / "en-us.lm.bin")
     settings.update(options)
     return pocketsphinx.Decoder(**settings)

@@ -106,15 +106,17 @@ def test_an_http_step_pointing_inside_gets_an_error_and_sends_nothing(url: str, 
 
 
 class CountingPool(RecognitionPool):
-    """The real pool (worker threads, pocketsphinx), counting what it is asked."""
+    """The real pool (worker processes, pocketsphinx), counting what it is asked."""
 
     def __init__(self) -> None:
         super().__init__()
         self.asked: list[tuple[dict[str, str], int]] = []
 
-    async def recognize(self, phrases: Mapping[str, str], pcm: Pcm) -> Recognition:
+    async def recognize(
+        self, phrases: Mapping[str, str], pcm: Pcm, *, threshold: float | None = None
+    ) -> Recognition:
         self.asked.append((dict(phrases), len(pcm)))
-        return await super().recognize(phrases, pcm)
+        return await super().recognize(phrases, pcm, threshold=threshold)
 
 
 SPOKEN = """

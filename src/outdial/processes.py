@@ -1,4 +1,5 @@
-"""Ingest workers end with the server that started them, even after a ``kill -9``.
+"""Worker processes end with the process that started them, even after a ``kill -9``: the
+server's ingest workers, and every dialer's speech recognition and phrase-spotting workers.
 
 A worker of a ``ProcessPoolExecutor`` waits on its call queue, whose pipe it holds both ends
 of, so the parent's death never reaches it as an end of file: it would linger under PID 1.
