@@ -243,7 +243,7 @@ class _Checker:
             if isinstance(key, str) and key not in choices:
                 self.error(where, f"key {key!r} is not one of the choices")
             if not normalise(phrase):
-                self.error(where, "has no word to recognise (letters a-z)")
+                self.error(where, "has no word to recognise (letters a-z or digits)")
             unknown = unknown_words(phrase)
             if unknown:
                 self.error(

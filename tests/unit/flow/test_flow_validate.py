@@ -118,9 +118,9 @@ def test_unknown_field_suggests_the_close_one() -> None:
             "numbers as words)",
         ),
         (
-            "{type: menu, choices: {'1': a}, speech: {'42!': '1'}}",
-            "steps.a.speech.42!",
-            "has no word to recognise (letters a-z)",
+            "{type: menu, choices: {'1': a}, speech: {'?!': '1'}}",
+            "steps.a.speech.?!",
+            "has no word to recognise (letters a-z or digits)",
         ),
         ("{type: digits, min: 5, max: 3}", "steps.a.min", "min (5) is more than max (3)"),
         (
