@@ -22,8 +22,8 @@ from outdial.flow.source import TOO_DEEP, Path, Source, format_path, parse, too_
 from outdial.flow.steps import SETS, STEP_ID, StepType
 from outdial.flow.variables import RefKind, parse_reference, references
 from outdial.flow.voices import voice_problem
+from outdial.speech.lexicon import unknown_words
 from outdial.speech.recognizer import normalise
-from outdial.speech.words import unknown_words
 
 # Fields that hold step ids, ids of other things, or literal syntax: never ${…} templates.
 _NOT_TEMPLATES = frozenset(
@@ -244,7 +244,7 @@ class _Checker:
                 self.error(where, f"key {key!r} is not one of the choices")
             if not normalise(phrase):
                 self.error(where, "has no word to recognise (letters a-z or digits)")
-            unknown = unknown_words(phrase)
+            unknown = unknown_words(normalise(phrase).split())
             if unknown:
                 self.error(
                     where,
