@@ -132,3 +132,57 @@ def test_a_revised_verdict_is_recorded_and_the_flow_s_handler_takes_over(
     assert talk["end_ms"] is not None and talk["end_ms"] - talk["start_ms"] < 20_000  # cut short
     assert call.results == {"reached": "voicemail"}
     assert attempt.cause == "hung up by the call flow"  # long before the callee's 15 s
+
+
+LATE_BEEP_FLOW = """
+flow: 1
+start: who
+on: {answeringmachine: message}
+steps:
+  who: {type: detect, timeout_s: 5, branches: {voice: talk, answeringmachine: message}}
+  talk: {type: pause, seconds: 20, next: done}
+  message: {type: wait_beep, timeout_s: 15, next: left}
+  left: {type: result, fields: {reached: voicemail, beep: "${message$.beep}"}, next: done}
+  done: {type: hangup}
+"""
+
+
+def test_the_real_detector_revises_a_late_beep_voicemail_and_the_flow_leaves_a_message(
+    live: Store, tenant: Account
+) -> None:
+    # The simulated voicemail that sounds like a person first: "Hello?", 2 s of quiet, a
+    # message, and a beep 7.6 s after the answer. No scripted verdicts: the detector decides.
+    rules = [
+        {
+            "match": ".",
+            "outcome": "answeringmachine",
+            "ring_s": 0.2,
+            "talk_s": 25.0,
+            "callee": {"sound": "voicemail-late-beep"},
+        }
+    ]
+    dep = make_dep(live, tenant, make_trunk(live, "sim", rules))
+    live.save_flow(dep.application_id, LATE_BEEP_FLOW, "yaml", tenant.email)
+    [call_id] = queue(live, dep, ["+16175550166"])
+
+    async def main() -> None:
+        dialer = Dialer(live, DialerSettings(lease=5.0, poll=0.05), worker_id="w")
+        task = asyncio.create_task(dialer.run())
+        deadline = time.monotonic() + 45.0
+        done = all_final(live, tenant, [call_id])
+        while not await asyncio.to_thread(done) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        dialer.stop()
+        await task
+
+    asyncio.run(main())
+
+    call = live.get_call(tenant, call_id)
+    assert (call.status, call.callee_type) == (CallStatus.COMPLETED, CalleeType.ANSWERINGMACHINE)
+    [attempt] = call.attempt_list
+    first, *revisions = attempt.verdicts
+    assert first.callee_type is CalleeType.VOICE
+    assert [v.callee_type for v in revisions] == [CalleeType.ANSWERINGMACHINE]
+    trace = call.details()["attempt_details"][0]["flow"]["trace"]
+    assert [step["step"] for step in trace][:3] == ["who", "talk", "message"]
+    assert call.results == {"reached": "voicemail", "beep": "true"}
