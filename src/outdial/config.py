@@ -22,13 +22,14 @@ def default_database_url() -> str:
 SECRET_KEY_NAME = "secret.key"
 
 
-def default_secret_key_file(database_url: str) -> Path:
-    """Where the key sealing stored secrets is kept by default: beside a SQLite database file,
-    else ``var/secret.key`` under the working directory."""
+def default_secret_key_file(database_url: str) -> Path | None:
+    """Where the key sealing stored secrets is kept by default: beside a SQLite database file.
+    None for other databases: every process sharing one, on whatever machine, must be given
+    the same file, so it is never guessed."""
     prefix = "sqlite:///"
     if database_url.startswith(prefix) and database_url[len(prefix) :] not in ("", ":memory:"):
         return Path(database_url[len(prefix) :]).parent / SECRET_KEY_NAME
-    return DEFAULT_DATABASE_PATH.parent / SECRET_KEY_NAME
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,12 @@ CALLER_ID = "+18005550100"
 # --- processes ----------------------------------------------------------------------------------
 
 
+def fleet_environment(workdir: Path) -> dict[str, str]:
+    """Every process of a test, and the commands that set its campaign up, share one key file
+    (PostgreSQL has no default: the file must be given)."""
+    return clean_environment(OUTDIAL_SECRET_KEY_FILE=str(workdir / "secret.key"))
+
+
 class OutdialProcess:
     """One ``outdial`` subprocess in a session of its own; its output goes to a file."""
 
@@ -63,7 +69,7 @@ class OutdialProcess:
             [str(OUTDIAL), *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=clean_environment(),
+            env=fleet_environment(workdir),
             cwd=workdir,
             start_new_session=True,  # its own process group: ended with it, always
         )
@@ -203,16 +209,18 @@ def create_campaign(
 ) -> Campaign:
     """A simulated trunk with ``rules`` and deployments of (max_lines, cps) dialing through it."""
     url = ("--database-url", database_url)
+    env = fleet_environment(workdir)
     email = "crash@example.com"
     config = workdir / "sim-config.json"
     config.write_text(json.dumps({"seed": 1, "rules": list(rules)}))
-    account = run_json("account", "create", *url, "--email", email)
+    account = run_json("account", "create", *url, "--email", email, env=env)
     trunk = run_json(
         *("trunk", "create", *url, "--name", "sim", "--kind", "simulated"),
         *("--lines", str(trunk_lines), "--cps", str(trunk_cps), "--sim-config", str(config)),
+        env=env,
     )
     assert (trunk["lines"], trunk["kind"]) == (trunk_lines, "simulated")
-    app = run_json("app", "create", *url, "--account", email, "--name", "Crash test")
+    app = run_json("app", "create", *url, "--account", email, "--name", "Crash test", env=env)
     dep_ids = []
     for max_lines, cps in deployments:
         dep = run_json(
@@ -222,6 +230,7 @@ def create_campaign(
             # Calls of a fraction of a second: too short for detection, which is tested with
             # realistic calls in tests/integration/test_detection_calls.py.
             "--no-detection",
+            env=env,
         )
         assert (dep["trunk"], dep["max_lines"]) == ("sim", max_lines)
         dep_ids.append(dep["deployment_id"])

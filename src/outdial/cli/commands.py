@@ -41,7 +41,16 @@ def opened_store(args: argparse.Namespace) -> Iterator[Store]:
 
 
 def secret_key_file(args: argparse.Namespace) -> Path:
-    return Path(args.secret_key_file or default_secret_key_file(args.database_url))
+    if args.secret_key_file:
+        return Path(args.secret_key_file)
+    default = default_secret_key_file(args.database_url)
+    if default is None:
+        raise InvalidField(
+            "secret_key_file",
+            "give --secret-key-file (or OUTDIAL_SECRET_KEY_FILE) with this database: every "
+            "outdial process sharing it needs the same key file",
+        )
+    return default
 
 
 def secret_box(args: argparse.Namespace) -> SecretBox:

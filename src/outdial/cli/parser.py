@@ -125,8 +125,9 @@ def _add_database(parser: argparse.ArgumentParser) -> None:
         "--secret-key-file",
         default="",
         help="the key sealing webhook secrets and trunk passwords in the database, created "
-        "(mode 0600) when missing; back it up apart from the database (default: secret.key "
-        "beside a SQLite file, else var/secret.key)",
+        "(mode 0600) when missing; back it up apart from the database; every process "
+        "sharing a database needs the same file (default: secret.key beside a SQLite file; "
+        "required with PostgreSQL)",
     )
 
 

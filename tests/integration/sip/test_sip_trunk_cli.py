@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from outdial.cli import main
+from outdial.secretbox import SecretBox
 from outdial.store import db
 from outdial.store.store import Store
 from outdial.telephony.sip.carrier import SipCarrier
@@ -38,11 +39,16 @@ def test_sip_trunk_settings_are_stored_and_build_a_sip_carrier(
     )  # fmt: skip
     assert code == 0
     assert json.loads(capsys.readouterr().out)["kind"] == "sip"
-    store = Store(db.make_engine(database))
+    # The password is sealed with the key file the CLI made beside the database.
+    key_file = Path(database.removeprefix("sqlite:///")).parent / "secret.key"
+    store = Store(db.make_engine(database), box=SecretBox.from_file(key_file, create=False))
     try:
         trunk = store.trunk_by_name("carrier")
+        with store.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT config FROM trunks").scalar_one()
     finally:
         store.close()
+    assert "s3cret" not in stored
     assert trunk is not None and trunk.lines == 20
     assert json.loads(trunk.config) == {
         "uri": "sip:trunk.example.com:5080",
