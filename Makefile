@@ -50,6 +50,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sip.py --calls 1000
 	$(BIN)/python benchmarks/flow.py --calls 400
 	$(BIN)/python benchmarks/spoken.py --calls 100
+	$(BIN)/python benchmarks/speech.py
+	$(BIN)/python benchmarks/voices.py --rounds 3
+	$(BIN)/python benchmarks/mediaclock.py --sessions 1000 --seconds 4
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
