@@ -78,3 +78,15 @@ def test_every_time_in_every_zone_renders(seconds: float, zone: str) -> None:
     display.iso_time(seconds)
     display.to_local_input(seconds, zone)
     assert display.to_iso_in_zone(seconds, zone)
+
+
+def test_an_attempts_later_times_drop_the_date_on_the_same_local_day() -> None:
+    started = JULY
+    assert (
+        display.later_time(started + 65, "UTC", started)
+        == display.local_time(started + 65, "UTC").split(" ")[1]
+    )
+    next_day = started + 86_400
+    assert display.later_time(next_day, "UTC", started) == display.local_time(next_day, "UTC")
+    assert display.later_time(None, "UTC", started) == ""
+    assert display.later_time(started, "UTC", None) == display.local_time(started, "UTC")

@@ -62,6 +62,18 @@ def _local(seconds: float, zone: str) -> datetime | None:
         return None
 
 
+def later_time(seconds: float | None, zone: str, since: float | None) -> str:
+    """``seconds`` in ``zone`` as ``14:05:09`` when it falls on the same local day as
+    ``since`` (an attempt's answer and end beside its start), else with its date."""
+    if seconds is None:
+        return ""
+    local = _local(seconds, zone)
+    start = _local(since, zone) if since is not None else None
+    if local is not None and start is not None and local.date() == start.date():
+        return local.strftime("%H:%M:%S")
+    return local_time(seconds, zone)
+
+
 def iso_time(seconds: float | None) -> str:
     """Machine-readable time for ``<time datetime=...>``."""
     if seconds is None:

@@ -41,6 +41,7 @@ NO_PAGE = "There is no such page in your account."
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.filters["local_time"] = display.local_time
+templates.env.filters["later_time"] = display.later_time
 templates.env.filters["redacted"] = redact_url
 templates.env.filters["iso_time"] = display.iso_time
 templates.env.filters["duration"] = display.duration
