@@ -64,6 +64,11 @@ def services(request: Request) -> Services:
     return found
 
 
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy, the one it forwards, if uvicorn trusts it)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 basic = HTTPBasic(auto_error=False, realm="outdial", description="Account e-mail and developer key")
 
 
@@ -74,7 +79,7 @@ async def current_account(
     if credentials is None:
         raise Unauthorized()
     throttle: SignInThrottle = request.app.state.sign_in_throttle
-    address = request.client.host if request.client is not None else "unknown"
+    address = client_address(request)
     wait = throttle.wait(credentials.username, address)
     if wait:  # the same for every e-mail, known or not
         seconds = SignInThrottle.retry_after(wait)

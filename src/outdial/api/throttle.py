@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-MAX_KEYS = 100_000  # buckets kept per kind; the oldest are forgotten first
+from outdial.api.ratelimit import MAX_KEYS, TokenBuckets
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,30 +36,6 @@ PER_PAIR = Limit(rate=1 / 12, burst=6)
 PER_ACCOUNT = Limit(rate=1 / 2, burst=60)
 
 
-class _Buckets:
-    def __init__(self, limit: Limit) -> None:
-        self.limit = limit
-        self._tokens: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def _level(self, key: str, now: float) -> float:
-        tokens, last = self._tokens.get(key, (float(self.limit.burst), now))
-        return min(float(self.limit.burst), tokens + (now - last) * self.limit.rate)
-
-    def wait(self, key: str, now: float) -> float:
-        """Seconds until a failure may be tried again; 0 when it may now."""
-        tokens = self._level(key, now)
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.limit.rate
-
-    def take(self, key: str, now: float) -> None:
-        self._tokens[key] = (max(0.0, self._level(key, now) - 1.0), now)
-        self._tokens.move_to_end(key)
-        while len(self._tokens) > MAX_KEYS:
-            self._tokens.popitem(last=False)
-
-    def clear(self, key: str) -> None:
-        self._tokens.pop(key, None)
-
-
 class SignInThrottle:
     """``wait`` before checking a secret; ``failed`` or ``succeeded`` after. Thread-safe."""
 
@@ -71,9 +47,9 @@ class SignInThrottle:
         per_account: Limit = PER_ACCOUNT,
     ) -> None:
         self._clock = clock
-        self._address = _Buckets(per_address)
-        self._pair = _Buckets(per_pair)
-        self._account = _Buckets(per_account)
+        self._address: TokenBuckets[str] = _buckets(per_address)
+        self._pair: TokenBuckets[str] = _buckets(per_pair)
+        self._account: TokenBuckets[str] = _buckets(per_account)
         self._known: OrderedDict[str, None] = OrderedDict()  # "account address" signed in
         self._lock = threading.Lock()
 
@@ -113,6 +89,10 @@ class SignInThrottle:
     @staticmethod
     def retry_after(wait: float) -> int:
         return max(1, math.ceil(wait))
+
+
+def _buckets(limit: Limit) -> TokenBuckets[str]:
+    return TokenBuckets(limit.rate, limit.burst)
 
 
 def _pair(account: str, address: str) -> str:

@@ -394,7 +394,7 @@ class FlowRuntime:
             return HttpOutcome(error=error.message)
         except OutboundError as error:
             return HttpOutcome(error=error.message)
-        text = reply.content.decode(_charset(reply.headers) or "utf-8", "replace")
+        text = _text(reply)
         try:
             body: JsonValue = (
                 json.loads(text) if "json" in reply.headers.get("content-type", "") else None
@@ -421,7 +421,12 @@ def _flow_in(reply: Reply, url: str) -> Flow:
         raise RuntimeError(f"HTTP {reply.status} from {url}")
     if reply.truncated:
         raise RuntimeError(f"the flow is larger than {MAX_FLOW_BYTES} bytes")
-    return load_flow(reply.content.decode(_charset(reply.headers) or "utf-8", "replace"))
+    return load_flow(_text(reply))
+
+
+def _text(reply: Reply) -> str:
+    """A reply's body as text, in the charset its Content-Type names (UTF-8 by default)."""
+    return reply.content.decode(_charset(reply.headers) or "utf-8", "replace")
 
 
 def _charset(headers: Mapping[str, str]) -> str | None:

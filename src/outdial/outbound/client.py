@@ -22,6 +22,7 @@ import ipaddress
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -143,11 +144,7 @@ async def resolve(host: str, port: int) -> list[Address]:
         found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise OutboundError(f"could not resolve {host!r}") from None
-    addresses: list[Address] = []
-    for _family, _type, _proto, _name, sockaddr in found:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
-        if address not in addresses:
-            addresses.append(address)
+    addresses = _addresses(found)
     if not addresses:
         raise OutboundError(f"could not resolve {host!r}")
     return addresses
@@ -167,8 +164,18 @@ def check_resolved(policy: UrlPolicy, url: str, field: str) -> None:
         found = lookup.result(timeout=QUEUE_LOOKUP_S)
     except (socket.gaierror, UnicodeError, OSError, concurrent.futures.TimeoutError):
         return
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    policy.check_addresses(addresses, target.host, field)
+    policy.check_addresses(_addresses(found), target.host, field)
+
+
+def _addresses(found: list[tuple[Any, ...]]) -> list[Address]:
+    """The addresses of a ``getaddrinfo`` answer, each once, in its order (zone IDs of
+    link-local IPv6 addresses dropped)."""
+    addresses: list[Address] = []
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
 
 
 @functools.cache

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from outdial.accounts import Account
 from outdial.secretbox import SecretBox
 from outdial.store import db
 
@@ -29,6 +31,10 @@ class StoreBase:
 
     def _unseal(self, stored: str) -> str:
         return self.box.open(stored) if self.box is not None else stored
+
+    def _account(self, row: Any) -> Account:
+        """An ``accounts`` row (id, email, webhook_secret) as the Account it is."""
+        return Account(row.id, row.email, self._unseal(row.webhook_secret))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -56,7 +56,7 @@ class SessionStore(StoreBase):
                     web_sessions.c.expires_at > self.clock(),
                 )
             ).first()
-        return Account(row.id, row.email, self._unseal(row.webhook_secret)) if row else None
+        return self._account(row) if row else None
 
     def end_session(self, token: str) -> None:
         with self._write() as conn:
@@ -89,7 +89,7 @@ class SessionStore(StoreBase):
                 update(accounts).where(accounts.c.id == row.id).values(password_hash=hashed)
             )
             conn.execute(delete(web_sessions).where(web_sessions.c.account_id == row.id))
-        return Account(row.id, row.email, self._unseal(row.webhook_secret))
+        return self._account(row)
 
 
 __all__ = ["MIN_PASSWORD", "SessionStore"]

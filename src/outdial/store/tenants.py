@@ -73,7 +73,7 @@ class TenantStore(StoreBase):
                     accounts.c.email == email.strip().lower()
                 )
             ).first()
-        return Account(row.id, row.email, self._unseal(row.webhook_secret)) if row else None
+        return self._account(row) if row else None
 
     def _account_row(self, email: str) -> Row[Any] | None:
         with self._read() as conn:
@@ -87,7 +87,7 @@ class TenantStore(StoreBase):
         key_hash = row.key_hash if row is not None else security.DUMMY_KEY_HASH
         if not security.developer_key_matches(developer_key, key_hash) or row is None:
             return None
-        return Account(row.id, row.email, self._unseal(row.webhook_secret))
+        return self._account(row)
 
     def check_password(self, email: str, password: str) -> Account | None:
         row = self._account_row(email)
@@ -98,7 +98,7 @@ class TenantStore(StoreBase):
             return None
         if row is None or stored is None:
             return None
-        return Account(row.id, row.email, self._unseal(row.webhook_secret))
+        return self._account(row)
 
     # -- applications and deployments -------------------------------------------------------
 

@@ -113,11 +113,6 @@ def sign_in_throttle(request: Request) -> SignInThrottle:
     return found
 
 
-def client_address(request: Request) -> str:
-    """The caller's address (behind a proxy, the one it forwards, if uvicorn trusts it)."""
-    return request.client.host if request.client is not None else "unknown"
-
-
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from outdial.accounts import Deployment
-from outdial.api.routes import MAX_ID, services
+from outdial.api.routes import MAX_ID, client_address, services
 from outdial.api.throttle import SignInThrottle
 from outdial.calls import FINAL_STATUSES, Call, CalleeType
 from outdial.errors import Forbidden, NotFound
@@ -24,7 +24,6 @@ from outdial.web.pages import (
     Operator,
     PageNotFound,
     check_csrf,
-    client_address,
     deployment_of,
     finish,
     is_htmx,
