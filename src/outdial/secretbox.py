@@ -10,6 +10,7 @@ apart from it.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 PREFIX = "enc:v1:"
+OPENED_KEPT = 4096  # sealed values kept opened per box
 
 
 class SecretKeyError(Exception):
@@ -34,6 +36,10 @@ class SecretBox:
             raise SecretKeyError(f"not a Fernet key ({error})") from None
         self._current = Fernet(keys[0])
         self.keys = tuple(keys)
+        # Every API request opens its account's webhook secret and every dialer cycle its
+        # trunks' settings: a sealed value is decrypted once (an opened secret stays in memory
+        # as long as the process uses it anyway).
+        self._opened = functools.lru_cache(maxsize=OPENED_KEPT)(self._decrypt)
 
     @classmethod
     def generate(cls) -> SecretBox:
@@ -61,6 +67,9 @@ class SecretBox:
         """The secret in ``stored`` (plain text as it is, from before encryption)."""
         if not stored.startswith(PREFIX):
             return stored
+        return self._opened(stored)
+
+    def _decrypt(self, stored: str) -> str:
         try:
             return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken:
